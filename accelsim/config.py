@@ -1,0 +1,86 @@
+"""The hardware configuration of one systolic array design point."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DATAFLOWS = ("os", "ws", "is")
+FP32_BITS = 32
+# Integer operand widths the PE models; 32 stands for the fp32 baseline PE.
+ALLOWED_BITS = tuple(range(1, 17)) + (FP32_BITS,)
+ALLOWED_BITS_TEXT = "1..16 or 32 (fp32)"
+
+
+@dataclass(frozen=True)
+class ArrayConfig:
+    """A rows x cols systolic array of PEs, the widths its PEs handle, and its memories.
+
+    wbits/abits: operand widths; 2-bit weights are ternary {-1, 0, +1}, 1-bit weights are
+    binary {-1, +1}, 32 means the fp32 baseline (a float PE).  acc_bits is the accumulator
+    width (signed).  The SRAM sizes and DRAM bandwidth feed the memory model; freq_mhz turns
+    cycles into time and energy into power.
+    """
+
+    rows: int = 8
+    cols: int = 8
+    wbits: int = 2
+    abits: int = 8
+    dataflow: str = "os"
+    acc_bits: int = 32
+    freq_mhz: float = 1000.0
+    ifmap_sram_kb: float = 64.0
+    filter_sram_kb: float = 64.0
+    ofmap_sram_kb: float = 64.0
+    dram_bw_bytes_per_cycle: float = 16.0
+
+    def __post_init__(self) -> None:
+        for name in ("rows", "cols"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                raise ValueError(f"{name}={value!r}: must be an integer >= 1")
+        for name in ("wbits", "abits"):
+            value = getattr(self, name)
+            if not _is_int(value) or value not in ALLOWED_BITS:
+                raise ValueError(f"{name}={value!r}: allowed widths are {ALLOWED_BITS_TEXT}")
+        if not _is_int(self.acc_bits) or not 2 <= self.acc_bits <= 64:
+            raise ValueError(f"acc_bits={self.acc_bits!r}: must be an integer in 2..64")
+        if self.dataflow not in DATAFLOWS:
+            raise ValueError(f"dataflow={self.dataflow!r}: allowed values are os, ws, is")
+        for name in ("freq_mhz", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
+                     "dram_bw_bytes_per_cycle"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+                raise ValueError(f"{name}={value!r}: must be a number > 0")
+
+    @property
+    def is_float(self) -> bool:
+        """True when the PE is the fp32 baseline (either operand at 32 bits)."""
+        return self.wbits == FP32_BITS or self.abits == FP32_BITS
+
+    @property
+    def is_ternary(self) -> bool:
+        """True for the paper's PE: 2-bit weights {-1, 0, +1} and no multiplier."""
+        return self.wbits == 2 and not self.is_float
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def weight_code_range(wbits: int) -> tuple[int, int]:
+    """Inclusive range of signed weight codes at a width (WRPN: sign + wbits-1 magnitude bits).
+
+    1 bit is binary {-1, +1} (0 is excluded, checked separately); 2 bits is ternary.
+    """
+    if wbits == 1:
+        return -1, 1
+    magnitude = (1 << (wbits - 1)) - 1
+    return -magnitude, magnitude
+
+
+def activation_code_range(abits: int) -> tuple[int, int]:
+    """Inclusive range of unsigned (post-ReLU) activation codes at a width."""
+    return 0, (1 << abits) - 1
