@@ -41,8 +41,8 @@ class ArrayConfig:
             value = getattr(self, name)
             if not _is_int(value) or value not in ALLOWED_BITS:
                 raise ValueError(f"{name}={value!r}: allowed widths are {ALLOWED_BITS_TEXT}")
-        if not _is_int(self.acc_bits) or not 2 <= self.acc_bits <= 64:
-            raise ValueError(f"acc_bits={self.acc_bits!r}: must be an integer in 2..64")
+        if not _is_int(self.acc_bits) or not 2 <= self.acc_bits <= 48:
+            raise ValueError(f"acc_bits={self.acc_bits!r}: must be an integer in 2..48")
         if self.dataflow not in DATAFLOWS:
             raise ValueError(f"dataflow={self.dataflow!r}: allowed values are os, ws, is")
         for name in ("freq_mhz", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",

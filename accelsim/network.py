@@ -1,0 +1,96 @@
+"""A whole network on the array: one row per layer, from the cycle-level model or the closed form."""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from . import analytic
+from .config import ArrayConfig, activation_code_range, weight_code_range
+from .systolic import simulate_gemm
+from .workload import Workload, builtin, builtin_names, load_operands, read_workload
+
+ENGINES = ("cycle", "analytic")
+COUNT_COLUMNS = ("folds", "cycles", "clocks", "macs", "busy_pe_cycles", "utilization",
+                 "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes",
+                 "ofmap_sram_reads", "zero_weight_macs", "overflows")
+
+
+def resolve_workload(trace: str | os.PathLike | Workload, cfg: ArrayConfig | None = None,
+                     **builtin_options) -> Workload:
+    """A Workload from a loaded one, a trace / topology path, or a built-in name."""
+    if isinstance(trace, Workload):
+        return trace
+    text = str(trace)
+    if text.lower() in builtin_names():
+        widths = {} if cfg is None else {"wbits": cfg.wbits, "abits": cfg.abits}
+        return builtin(text, **widths, **builtin_options)
+    if os.path.exists(text):
+        widths = {} if cfg is None else {"wbits": cfg.wbits, "abits": cfg.abits}
+        return read_workload(text, **widths)
+    raise ValueError(f"trace={text!r}: neither a file nor a built-in network "
+                     f"({', '.join(builtin_names())})")
+
+
+def random_operands(m: int, n: int, k: int, cfg: ArrayConfig,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Uniformly random codes of the array's widths, for a network given without data."""
+    if cfg.is_float:
+        return (rng.random((m, k), dtype=np.float32),
+                rng.standard_normal((k, n), dtype=np.float32))
+    a_low, a_high = activation_code_range(cfg.abits)
+    activations = rng.integers(a_low, a_high + 1, size=(m, k), dtype=np.int64)
+    if cfg.wbits == 1:
+        weights = rng.choice(np.array([-1, 1], dtype=np.int64), size=(k, n))
+    else:
+        w_low, w_high = weight_code_range(cfg.wbits)
+        weights = rng.integers(w_low, w_high + 1, size=(k, n), dtype=np.int64)
+    return activations, weights
+
+
+def simulate_network(trace: str | os.PathLike | Workload, cfg: ArrayConfig, *, batch: int = 1,
+                     engine: str = "cycle", seed: int = 0) -> pd.DataFrame:
+    """Run every layer of a network on the array; one row per layer, in file order.
+
+    ``trace``: our trace CSV, a SCALE-Sim topology, a built-in name (``"resnet56"``) or a
+    Workload.  The array's widths (cfg) apply to every layer.  ``engine="cycle"`` simulates
+    clock by clock on the layer's operand codes (from the trace's .npz, or seeded random codes
+    of the array's widths); ``"analytic"`` gives the same cycles and accesses in closed form.
+    The ``operands`` column says which data a row ran on.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r}: allowed values are cycle, analytic")
+    if not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ValueError(f"batch={batch!r}: must be an integer >= 1")
+    workload = resolve_workload(trace, cfg)
+    rows = []
+    rng = np.random.default_rng(seed)
+    for layer in workload.layers:
+        m, n, k = layer.gemm(batch)
+        operands = load_operands(workload, layer) if batch == 1 else None
+        if operands is not None:
+            m = operands[0].shape[0]  # the .npz may hold a sample of the output pixels
+        row = {"layer": layer.name, "M": m, "N": n, "K": k, "wbits": cfg.wbits,
+               "abits": cfg.abits, "ifmap_elems": batch * layer.ifmap_h * layer.ifmap_w
+               * layer.channels, "filter_elems": k * n, "ofmap_elems": m * n}
+        if engine == "cycle":
+            row["operands"] = "npz" if operands is not None else "random"
+            a, w = operands if operands is not None else random_operands(m, n, k, cfg, rng)
+            result = simulate_gemm(a, w, cfg)
+            row.update({column: getattr(result, column) for column in COUNT_COLUMNS})
+        else:
+            row["operands"] = "npz" if operands is not None else "none"
+            counts = analytic.gemm_counts(m, n, k, cfg.rows, cfg.cols, cfg.dataflow)
+            row.update({column: counts[column].item() for column in counts})
+            row["busy_pe_cycles"] = row["macs"]
+            # Zero weights are known only from data: each weight is used once per output row.
+            row["zero_weight_macs"] = (int((operands[1] == 0).sum()) * m
+                                       if operands is not None else np.nan)
+            row["overflows"] = np.nan
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame.attrs["workload"] = workload.name
+    frame.attrs["config"] = replace(cfg)
+    return frame
