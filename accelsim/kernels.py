@@ -5,6 +5,13 @@ passing through it (with a valid bit, as hardware does) and either an output-sta
 accumulator or a partial sum moving down its column.  Memory is O(rows x cols) registers plus
 the operand and output matrices: nothing grows with cycles x PEs.
 
+The chain of operand registers along a row (or down a column) is a shift register: each clock
+every register takes its neighbour's value.  We keep each chain as a delay line, a circular
+buffer stored twice over (length 2n for n PEs) whose head moves back one place per clock: the
+value a PE holds is the one its edge injected j clocks ago, exactly as in the shift register,
+but a clock costs one write per chain instead of n copies, and the PEs' registers sit in one
+contiguous window that the MAC loop reads as a vector.
+
 Two kernels cover the three dataflows:
 - ``run_output_stationary``: the left operand streams in from the left edge (row i skewed by
   i clocks), the top operand from the top edge (column j skewed by j); each PE accumulates
@@ -26,7 +33,8 @@ each PE's MACs; ``fold_log`` (folds x N_FOLD_FIELDS) records every fold as it ru
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 MODE_MULTIPLY = 0
 MODE_TERNARY = 1
@@ -52,26 +60,38 @@ FOLD_BUSY = 3
 N_FOLD_FIELDS = 4
 
 
+def _wrap_to_accumulator(total, acc_min, acc_mask):
+    """Keep a sum within a signed accumulator of acc_bits; return (value, overflowed)."""
+
+
+@overload(_wrap_to_accumulator, inline="always")
+def _wrap_to_accumulator_impl(total, acc_min, acc_mask):
+    if isinstance(total, types.Float):
+        return lambda total, acc_min, acc_mask: (total, False)
+
+    def wrap_integer(total, acc_min, acc_mask):
+        # two's-complement wrap, as an acc_bits-wide register would do, without a branch
+        offset = total - acc_min
+        return (offset & acc_mask) + acc_min, (offset & ~acc_mask) != 0
+    return wrap_integer
+
+
 @njit(cache=True, inline="always")
 def _pe_product(act, wgt, mode):
     """What the PE adds to its accumulator for one activation and one weight."""
+    zero = act - act
     if mode == MODE_TERNARY:
         # sign-compare-and-append: pass the activation with the weight's sign, or force zero
-        return act if wgt > 0 else (-act if wgt < 0 else act - act)
+        return act if wgt > 0 else (-act if wgt < 0 else zero)
     if mode == MODE_BINARY:
         return act if wgt > 0 else -act
     return act * wgt
 
 
 @njit(cache=True, inline="always")
-def _accumulate(acc, value, mode, acc_min, acc_span, stats):
-    """acc + value in a signed accumulator of acc_bits, wrapping (and counting) on overflow."""
-    total = acc + value
-    if mode != MODE_FLOAT:
-        if total < acc_min or total >= acc_min + acc_span:
-            stats[STAT_OVERFLOWS] += 1
-            total = (total - acc_min) % acc_span + acc_min
-    return total
+def _advance(head, length):
+    """Move a delay line one place: every register takes its upstream neighbour's value."""
+    return head - 1 if head > 0 else length - 1
 
 
 @njit(cache=True, inline="always")
@@ -86,81 +106,83 @@ def _log_fold(fold_log, stats, row0, col0, clocks, busy_before):
 
 
 @njit(cache=True)
-def run_output_stationary(left, top, rows, cols, mode, acc_bits, left_is_weight, out, stats,
-                          pe_busy, fold_log):
-    """Output-stationary GEMM out = left @ top on a rows x cols array.
+def run_output_stationary(act, wgt, rows, cols, mode, acc_bits, out, stats, pe_busy, fold_log):
+    """Output-stationary GEMM out = act @ wgt on a rows x cols array.
 
-    left: (Sr, T) streams from the left edge; top: (T, Sc) streams from the top edge.
-    out: (Sr, Sc), written fold by fold.  For OS, left = A and top = W.
+    act: (M, K) streams in from the left edge, row i of the array skewed by i clocks;
+    wgt: (K, N) from the top edge, column j skewed by j clocks; out: (M, N).
     """
-    sr, t_len = left.shape
-    sc = top.shape[1]
+    m, k_len = act.shape
+    n = wgt.shape[1]
     acc_min = -(1 << (acc_bits - 1))
-    acc_span = 1 << acc_bits
-    left_reg = np.zeros((rows, cols), left.dtype)
-    left_ok = np.zeros((rows, cols), np.bool_)
-    top_reg = np.zeros((rows, cols), top.dtype)
-    top_ok = np.zeros((rows, cols), np.bool_)
+    acc_mask = (1 << acc_bits) - 1
+    # act_line[i, act_head + j] is PE(i, j)'s activation register; wgt_line[wgt_head + i, j]
+    # is PE(i, j)'s weight register; *_ok are their valid bits.
+    act_line = np.zeros((rows, 2 * cols), act.dtype)
+    act_ok = np.zeros((rows, 2 * cols), np.int64)
+    wgt_line = np.zeros((2 * rows, cols), wgt.dtype)
+    wgt_ok = np.zeros((2 * rows, cols), np.int64)
     acc = np.zeros((rows, cols), out.dtype)
-    clocks_per_fold = t_len + rows + cols - 2
-    for r0 in range(0, sr, rows):
-        r_used = min(rows, sr - r0)
-        for c0 in range(0, sc, cols):
-            c_used = min(cols, sc - c0)
+    clocks_per_fold = k_len + rows + cols - 2
+    for r0 in range(0, m, rows):
+        r_used = min(rows, m - r0)
+        for c0 in range(0, n, cols):
+            c_used = min(cols, n - c0)
             busy_before = stats[STAT_BUSY]
-            left_ok[:, :] = False
-            top_ok[:, :] = False
+            act_ok[:, :] = 0
+            wgt_ok[:, :] = 0
             acc[:, :] = 0
+            act_head = 0
+            wgt_head = 0
+            busy = 0
+            zero_weight = 0
+            overflows = 0
+            act_reads = 0
+            wgt_reads = 0
             for clock in range(clocks_per_fold):
-                # Operands move one PE right / down, then the edges take the next skewed wavefront.
+                # Operands move one PE right / down; the edges take the next skewed wavefront.
+                act_head = _advance(act_head, cols)
                 for i in range(rows):
-                    for j in range(cols - 1, 0, -1):
-                        left_reg[i, j] = left_reg[i, j - 1]
-                        left_ok[i, j] = left_ok[i, j - 1]
                     k = clock - i
-                    if i < r_used and 0 <= k < t_len:
-                        left_reg[i, 0] = left[r0 + i, k]
-                        left_ok[i, 0] = True
-                        if left_is_weight:
-                            stats[STAT_FILTER_READS] += 1
-                        else:
-                            stats[STAT_IFMAP_READS] += 1
-                    else:
-                        left_ok[i, 0] = False
-                for i in range(rows - 1, 0, -1):
-                    for j in range(cols):
-                        top_reg[i, j] = top_reg[i - 1, j]
-                        top_ok[i, j] = top_ok[i - 1, j]
+                    valid = i < r_used and 0 <= k < k_len
+                    value = act[r0 + i, k] if valid else act[0, 0] - act[0, 0]
+                    act_line[i, act_head] = value
+                    act_line[i, act_head + cols] = value
+                    act_ok[i, act_head] = valid
+                    act_ok[i, act_head + cols] = valid
+                    act_reads += valid
+                wgt_head = _advance(wgt_head, rows)
                 for j in range(cols):
                     k = clock - j
-                    if j < c_used and 0 <= k < t_len:
-                        top_reg[0, j] = top[k, c0 + j]
-                        top_ok[0, j] = True
-                        if left_is_weight:
-                            stats[STAT_IFMAP_READS] += 1
-                        else:
-                            stats[STAT_FILTER_READS] += 1
-                    else:
-                        top_ok[0, j] = False
+                    valid = j < c_used and 0 <= k < k_len
+                    value = wgt[k, c0 + j] if valid else wgt[0, 0] - wgt[0, 0]
+                    wgt_line[wgt_head, j] = value
+                    wgt_line[wgt_head + rows, j] = value
+                    wgt_ok[wgt_head, j] = valid
+                    wgt_ok[wgt_head + rows, j] = valid
+                    wgt_reads += valid
+                # Every PE whose two registers hold valid operands performs one MAC.
                 for i in range(rows):
                     for j in range(cols):
-                        if left_ok[i, j] and top_ok[i, j]:
-                            if left_is_weight:
-                                wgt = left_reg[i, j]
-                                value = _pe_product(top_reg[i, j], wgt, mode)
-                            else:
-                                wgt = top_reg[i, j]
-                                value = _pe_product(left_reg[i, j], wgt, mode)
-                            stats[STAT_BUSY] += 1
-                            pe_busy[i, j] += 1
-                            if wgt == 0:
-                                stats[STAT_ZERO_WEIGHT_MACS] += 1
-                            acc[i, j] = _accumulate(acc[i, j], value, mode, acc_min, acc_span,
-                                                    stats)
+                        ok = act_ok[i, act_head + j] & wgt_ok[wgt_head + i, j]
+                        w = wgt_line[wgt_head + i, j]
+                        value = _pe_product(act_line[i, act_head + j], w, mode)
+                        total, wrapped = _wrap_to_accumulator(acc[i, j] + value, acc_min,
+                                                              acc_mask)
+                        acc[i, j] = total if ok else acc[i, j]
+                        busy += ok
+                        pe_busy[i, j] += ok
+                        zero_weight += ok & (w == 0)
+                        overflows += ok & wrapped
             # The finished outputs drain to the ofmap SRAM while the next fold streams in.
             for i in range(r_used):
                 for j in range(c_used):
                     out[r0 + i, c0 + j] = acc[i, j]
+            stats[STAT_BUSY] += busy
+            stats[STAT_ZERO_WEIGHT_MACS] += zero_weight
+            stats[STAT_OVERFLOWS] += overflows
+            stats[STAT_IFMAP_READS] += act_reads
+            stats[STAT_FILTER_READS] += wgt_reads
             stats[STAT_OFMAP_WRITES] += r_used * c_used
             _log_fold(fold_log, stats, r0, c0, clocks_per_fold, busy_before)
 
@@ -171,19 +193,22 @@ def run_stationary(stationary, streaming, rows, cols, mode, acc_bits, stationary
     """Weight- or input-stationary GEMM out = streaming @ stationary on a rows x cols array.
 
     stationary: (Sr, Sc) preloaded, its Sr dimension (K) along the array's rows;
-    streaming: (T, Sr) enters from the left edge, row t of it one clock after row t-1;
+    streaming: (T, Sr) enters from the left edge, row i of the array skewed by i clocks;
     out: (T, Sc).  Folds over K add into out through the ofmap buffer's adder.
     """
     sr, sc = stationary.shape
     t_len = streaming.shape[0]
     acc_min = -(1 << (acc_bits - 1))
-    acc_span = 1 << acc_bits
-    held = np.zeros((rows, cols), stationary.dtype)
-    held_ok = np.zeros((rows, cols), np.bool_)
-    stream_reg = np.zeros((rows, cols), streaming.dtype)
-    stream_ok = np.zeros((rows, cols), np.bool_)
+    acc_mask = (1 << acc_bits) - 1
+    # held_line[held_head + i, j] is PE(i, j)'s stationary register while the tile shifts in;
+    # stream_line[i, stream_head + j] its streaming register; psum[i, j] its partial sum.
+    held_line = np.zeros((2 * rows, cols), stationary.dtype)
+    held_ok = np.zeros((2 * rows, cols), np.int64)
+    stream_line = np.zeros((rows, 2 * cols), streaming.dtype)
+    stream_ok = np.zeros((rows, 2 * cols), np.int64)
     psum = np.zeros((rows, cols), out.dtype)
-    psum_ok = np.zeros((rows, cols), np.bool_)
+    psum_ok = np.zeros((rows, cols), np.int64)
+    values = np.zeros(cols, out.dtype)
     clocks_streaming = t_len + rows + cols - 2
     out[:, :] = 0
     for r0 in range(0, sr, rows):
@@ -191,69 +216,59 @@ def run_stationary(stationary, streaming, rows, cols, mode, acc_bits, stationary
         first_k_fold = r0 == 0
         for c0 in range(0, sc, cols):
             c_used = min(cols, sc - c0)
-            # Preload: the stationary tile shifts down from the top edge, one row per clock,
-            # bottom row first, so that after `rows` clocks PE row i holds tile row i.
             busy_before = stats[STAT_BUSY]
-            held_ok[:, :] = False
+            busy = 0
+            zero_weight = 0
+            overflows = 0
+            held_reads = 0
+            stream_reads = 0
+            # Preload: the tile shifts down from the top edge one row per clock, bottom row
+            # first, so that after `rows` clocks PE row i holds tile row i.
+            held_head = 0
             for clock in range(rows):
-                for i in range(rows - 1, 0, -1):
-                    for j in range(cols):
-                        held[i, j] = held[i - 1, j]
-                        held_ok[i, j] = held_ok[i - 1, j]
+                held_head = _advance(held_head, rows)
                 tile_row = rows - 1 - clock
                 for j in range(cols):
-                    if tile_row < r_used and j < c_used:
-                        held[0, j] = stationary[r0 + tile_row, c0 + j]
-                        held_ok[0, j] = True
-                        if stationary_is_weight:
-                            stats[STAT_FILTER_READS] += 1
-                        else:
-                            stats[STAT_IFMAP_READS] += 1
-                    else:
-                        held_ok[0, j] = False
-            stream_ok[:, :] = False
-            psum_ok[:, :] = False
+                    valid = tile_row < r_used and j < c_used
+                    value = (stationary[r0 + tile_row, c0 + j] if valid
+                             else stationary[0, 0] - stationary[0, 0])
+                    held_line[held_head, j] = value
+                    held_line[held_head + rows, j] = value
+                    held_ok[held_head, j] = valid
+                    held_ok[held_head + rows, j] = valid
+                    held_reads += valid
+            stream_ok[:, :] = 0
+            psum_ok[:, :] = 0
+            stream_head = 0
             for clock in range(clocks_streaming):
+                stream_head = _advance(stream_head, cols)
                 for i in range(rows):
-                    for j in range(cols - 1, 0, -1):
-                        stream_reg[i, j] = stream_reg[i, j - 1]
-                        stream_ok[i, j] = stream_ok[i, j - 1]
                     t = clock - i
-                    if i < r_used and 0 <= t < t_len:
-                        stream_reg[i, 0] = streaming[t, r0 + i]
-                        stream_ok[i, 0] = True
-                        if stationary_is_weight:
-                            stats[STAT_IFMAP_READS] += 1
-                        else:
-                            stats[STAT_FILTER_READS] += 1
-                    else:
-                        stream_ok[i, 0] = False
-                # Partial sums move one PE down; bottom-up so each row reads the old value above.
+                    valid = i < r_used and 0 <= t < t_len
+                    value = streaming[t, r0 + i] if valid else streaming[0, 0] - streaming[0, 0]
+                    stream_line[i, stream_head] = value
+                    stream_line[i, stream_head + cols] = value
+                    stream_ok[i, stream_head] = valid
+                    stream_ok[i, stream_head + cols] = valid
+                    stream_reads += valid
+                # Partial sums move one PE down: bottom-up, so each row reads the old one above.
                 for i in range(rows - 1, -1, -1):
                     for j in range(cols):
-                        if i > 0:
-                            incoming = psum[i - 1, j]
-                            incoming_ok = psum_ok[i - 1, j]
-                        else:
-                            incoming = psum[i, j] - psum[i, j]
-                            incoming_ok = False
-                        busy = stream_ok[i, j] and held_ok[i, j]
-                        if busy:
-                            if stationary_is_weight:
-                                wgt = held[i, j]
-                                value = _pe_product(stream_reg[i, j], wgt, mode)
-                            else:
-                                wgt = stream_reg[i, j]
-                                value = _pe_product(held[i, j], wgt, mode)
-                            stats[STAT_BUSY] += 1
-                            pe_busy[i, j] += 1
-                            if wgt == 0:
-                                stats[STAT_ZERO_WEIGHT_MACS] += 1
-                            psum[i, j] = _accumulate(incoming, value, mode, acc_min, acc_span,
-                                                     stats)
-                        else:
-                            psum[i, j] = incoming
-                        psum_ok[i, j] = busy or incoming_ok
+                        ok = stream_ok[i, stream_head + j] & held_ok[held_head + i, j]
+                        streamed = stream_line[i, stream_head + j]
+                        held = held_line[held_head + i, j]
+                        w = held if stationary_is_weight else streamed
+                        a = streamed if stationary_is_weight else held
+                        incoming = psum[i - 1, j] if i > 0 else values[0] - values[0]
+                        incoming_ok = psum_ok[i - 1, j] if i > 0 else 0
+                        total, wrapped = _wrap_to_accumulator(incoming + _pe_product(a, w, mode),
+                                                              acc_min, acc_mask)
+                        psum[i, j] = total if ok else incoming
+                        psum_ok[i, j] = ok | incoming_ok
+                        busy += ok
+                        pe_busy[i, j] += ok
+                        zero_weight += ok & (w == 0)
+                        overflows += ok & wrapped
                 # The bottom row's partial sums leave the array into the ofmap buffer.
                 for j in range(c_used):
                     t = clock - (rows - 1) - j
@@ -262,7 +277,14 @@ def run_stationary(stationary, streaming, rows, cols, mode, acc_bits, stationary
                             out[t, c0 + j] = psum[rows - 1, j]
                         else:
                             stats[STAT_OFMAP_READS] += 1
-                            out[t, c0 + j] = _accumulate(out[t, c0 + j], psum[rows - 1, j], mode,
-                                                         acc_min, acc_span, stats)
+                            total, wrapped = _wrap_to_accumulator(
+                                out[t, c0 + j] + psum[rows - 1, j], acc_min, acc_mask)
+                            out[t, c0 + j] = total
+                            overflows += wrapped
                         stats[STAT_OFMAP_WRITES] += 1
+            stats[STAT_BUSY] += busy
+            stats[STAT_ZERO_WEIGHT_MACS] += zero_weight
+            stats[STAT_OVERFLOWS] += overflows
+            stats[STAT_FILTER_READS if stationary_is_weight else STAT_IFMAP_READS] += held_reads
+            stats[STAT_IFMAP_READS if stationary_is_weight else STAT_FILTER_READS] += stream_reads
             _log_fold(fold_log, stats, r0, c0, rows + clocks_streaming, busy_before)

@@ -87,8 +87,8 @@ def simulate_gemm(activations: np.ndarray, weights: np.ndarray, cfg: ArrayConfig
     out_dtype = np.float32 if cfg.is_float else np.int64
     if cfg.dataflow == "os":
         output = np.zeros((m, n), out_dtype)
-        kernels.run_output_stationary(a, w, cfg.rows, cfg.cols, mode, cfg.acc_bits, False,
-                                      output, *state)
+        kernels.run_output_stationary(a, w, cfg.rows, cfg.cols, mode, cfg.acc_bits, output,
+                                      *state)
     elif cfg.dataflow == "ws":
         output = np.zeros((m, n), out_dtype)
         kernels.run_stationary(w, a, cfg.rows, cfg.cols, mode, cfg.acc_bits, True, output, *state)
