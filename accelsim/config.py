@@ -1,7 +1,7 @@
 """The hardware configuration of one systolic array design point."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 DATAFLOWS = ("os", "ws", "is")
 FP32_BITS = 32
@@ -64,6 +64,11 @@ class ArrayConfig:
     @property
     def pes(self) -> int:
         return self.rows * self.cols
+
+
+def config_columns(cfg: ArrayConfig) -> dict:
+    """The config as column values (field name -> value), to sit beside a frame's layer rows."""
+    return asdict(cfg)
 
 
 def _is_int(value: object) -> bool:

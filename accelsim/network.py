@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import analytic
-from .config import ArrayConfig, activation_code_range, weight_code_range
+from .config import ArrayConfig, activation_code_range, config_columns, weight_code_range
 from .systolic import simulate_gemm
 from .workload import Workload, builtin, builtin_names, load_operands, read_workload
 
@@ -51,14 +51,17 @@ def random_operands(m: int, n: int, k: int, cfg: ArrayConfig,
 
 
 def simulate_network(trace: str | os.PathLike | Workload, cfg: ArrayConfig, *, batch: int = 1,
-                     engine: str = "cycle", seed: int = 0) -> pd.DataFrame:
+                     engine: str = "cycle", seed: int = 0, table=None) -> pd.DataFrame:
     """Run every layer of a network on the array; one row per layer, in file order.
 
     ``trace``: our trace CSV, a SCALE-Sim topology, a built-in name (``"resnet56"``) or a
     Workload.  The array's widths (cfg) apply to every layer.  ``engine="cycle"`` simulates
     clock by clock on the layer's operand codes (from the trace's .npz, or seeded random codes
     of the array's widths); ``"analytic"`` gives the same cycles and accesses in closed form.
-    The ``operands`` column says which data a row ran on.
+    The ``operands`` column says which data a row ran on.  The config's fields follow as
+    columns, then memory traffic, stalls and energy (``accelsim.memory``, ``accelsim.cost``;
+    ``table``: a constants table for the energies, default 45 nm); ``network_summary`` totals
+    them.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r}: allowed values are cycle, analytic")
@@ -91,6 +94,12 @@ def simulate_network(trace: str | os.PathLike | Workload, cfg: ArrayConfig, *, b
             row["overflows"] = np.nan
         rows.append(row)
     frame = pd.DataFrame(rows)
+    for name, value in config_columns(cfg).items():
+        if name not in frame.columns:
+            frame[name] = value
+    # imported here so that `python -m accelsim.cost` does not find itself already imported
+    from .cost import add_energy_columns
+    frame = add_energy_columns(frame, table)  # adds the memory columns first
     frame.attrs["workload"] = workload.name
     frame.attrs["config"] = replace(cfg)
     return frame
