@@ -1,0 +1,114 @@
+"""The training command on synthetic data: loss falls, files written, schemes, user errors."""
+import csv
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from accelsim.workload import read_workload, resnet_cifar
+from training import data, models
+from training.train import ACCURACY_COLUMNS, main, parse_args, run
+
+torch.set_num_threads(1)
+FAST = ["--dataset", "synthetic", "--model", "resnet20", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def fp_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "fp"
+    result = run(parse_args(FAST + ["--epochs", "4", "--out", str(out)]), log=lambda s: None)
+    return result
+
+
+def test_short_run_learns_and_writes_everything(fp_run):
+    losses = [e.loss for e in fp_run.history]
+    assert losses[-1] < losses[0]
+    assert fp_run.test_err < 60  # 4 classes: chance is 75%
+    out = fp_run.out
+    for name in ("model.pt", "model.json", "trace.csv", "trace.npz"):
+        assert (out / name).is_file(), name
+    with open(out.parent / "accuracy.csv") as f:
+        rows = list(csv.reader(f))
+    assert tuple(rows[0]) == ACCURACY_COLUMNS
+    row = dict(zip(rows[0], rows[1]))
+    assert row["source"] == "measured" and row["scheme"] == "none" and row["wbits"] == "32"
+    assert float(row["top1_err"]) == pytest.approx(fp_run.test_err, abs=0.01)
+    assert read_workload(out / "trace.csv").layers == resnet_cifar(
+        20, in_channels=1, image_size=12, num_classes=4, wbits=32, abits=32,
+        full_precision_ends=True).layers
+
+
+def test_quantized_run_with_scheme_b_and_c(fp_run, tmp_path, capsys):
+    teacher = str(fp_run.out / "model.pt")
+    table = tmp_path / "acc.csv"
+    for scheme, extra in (("B", []), ("C", ["--init", teacher])):
+        code = main(FAST + ["--wbits", "2", "--abits", "8", "--epochs", "1", "--scheme", scheme,
+                            "--teacher", teacher, "--out", str(tmp_path / scheme),
+                            "--accuracy-csv", str(table)] + extra)
+        assert code == 0
+    printed = capsys.readouterr().out
+    assert "epoch" in printed and "test_err" in printed and "zero weights" in printed
+    rows = list(csv.DictReader(open(table)))
+    assert [r["scheme"] for r in rows] == ["B", "C"]
+    assert all(r["teacher"] == "resnet20" and r["wbits"] == "2" for r in rows)
+    npz = np.load(tmp_path / "B" / "trace.npz")
+    assert set(np.unique(npz["stage1.block1.conv1/w"])) <= {-1, 0, 1}
+
+
+def test_scheme_a_trains_teacher_and_student(tmp_path):
+    result = run(parse_args(FAST + ["--wbits", "4", "--abits", "4", "--epochs", "1",
+                                    "--scheme", "A", "--teacher", "resnet20",
+                                    "--subset", "128", "--out", str(tmp_path / "a")]),
+                 log=lambda s: None)
+    assert (result.out / "teacher.pt").is_file()
+    assert models.load(result.out / "teacher.pt").config.wbits == 32
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--wbits", "0"], "--wbits"),
+    (["--widen", "half"], "--widen"),
+    (["--scheme", "B"], "needs --teacher"),
+    (["--scheme", "C", "--teacher", "nowhere.pt"], "--init"),
+    (["--teacher", "x.pt"], "--teacher needs --scheme"),
+    (["--dataset", "fashion-mnist", "--data-dir", "/nonexistent"], "apt-get install dataset-fashion-mnist"),
+    (["--dataset", "cifar10"], "--data-dir"),
+])
+def test_user_errors_are_one_line_with_status_2(argv, message, capsys, tmp_path):
+    argv = ["--dataset", "synthetic"] + argv + ["--out", str(tmp_path / "x")]
+    try:
+        code = main(argv)
+    except SystemExit as stop:
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_idx_reader_and_subset(tmp_path):
+    images = np.arange(5 * 28 * 28, dtype=np.uint32).reshape(5, 28, 28).astype(np.uint8)
+    labels = np.array([3, 1, 4, 1, 5], np.uint8)
+    for split in ("train", "t10k"):
+        with gzip.open(tmp_path / f"{split}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">4B3I", 0, 0, 8, 3, 5, 28, 28) + images.tobytes())
+        with gzip.open(tmp_path / f"{split}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">4BI", 0, 0, 8, 1, 5) + labels.tobytes())
+    ds = data.load("fashion-mnist", str(tmp_path))
+    assert ds.train.images.shape == (5, 1, 28, 28) and ds.in_channels == 1
+    assert np.array_equal(ds.test.images[:, 0].numpy(), images)
+    assert ds.train.labels.tolist() == [3, 1, 4, 1, 5]
+    sub = data.load("fashion-mnist", str(tmp_path), subset=3, seed=1)
+    assert len(sub.train) == 3 and len(sub.test) == 5
+    assert torch.equal(sub.train.labels, data.load("fashion-mnist", str(tmp_path), 3, 1).train.labels)
+
+
+def test_batches_are_in_unit_range_and_augmentation_keeps_pixels():
+    split = data.synthetic(n_train=16).train
+    x, y = next(data.batches(split, 16))
+    assert x.shape == (16, 1, 12, 12) and x.min() >= 0 and x.max() <= 1
+    xa, _ = next(data.batches(split, 16, augment=True, seed=3))
+    assert xa.shape == x.shape
+    # A crop only moves pixels (or fills zeros), so each image's value set can only lose members.
+    for a, b in zip(xa, x):
+        assert set(a.unique().tolist()) <= set(b.unique().tolist()) | {0.0}

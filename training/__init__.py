@@ -1,0 +1,1 @@
+"""WRPN & Apprentice training: quantizers, models, distillation, data, traces, footprint."""

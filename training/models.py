@@ -1,0 +1,386 @@
+"""The networks: CIFAR ResNets (WRPN's students and the ResNet-110 teacher) and the ImageNet
+networks of the paper's Figure 1 (AlexNet, ResNet-50/101, Inception-ResNet-v2).
+
+Every conv / linear is a QConv2d / QLinear and every ReLU a QReLU, so one ``wbits``/``abits``
+pair turns any of them into a WRPN network; 32 bits (the default) is the plain float network.
+The ImageNet networks copy the reference implementations layer for layer (torchvision's
+AlexNet and ResNet v1.5, Keras's InceptionResNetV2) so their parameter counts match; they are
+written here because torchvision's install pulls a CUDA-sized torch.
+
+Inputs are images in [0, 1] (no mean/std normalisation: the batch norm after the first conv
+absorbs it).  When the first conv is quantized its input is quantized to ``abits`` too, which for
+8-bit pixels is exact, so every quantized layer reads integer activation codes.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .quant import FP32_BITS, QConv2d, QLinear, QReLU, check_bits, quantize_activations
+
+CIFAR_RESNETS = {"resnet20": 20, "resnet32": 32, "resnet44": 44, "resnet56": 56, "resnet110": 110}
+IMAGENET_MODELS = ("alexnet", "resnet50", "resnet101", "inception_resnet_v2")
+MODEL_NAMES = tuple(CIFAR_RESNETS) + IMAGENET_MODELS
+WIDEN_CHOICES = ("none", "first30", "all")
+DEFAULT_IMAGE_SIZE = {"alexnet": 224, "resnet50": 224, "resnet101": 224,
+                      "inception_resnet_v2": 299}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a model; saved as JSON beside each checkpoint."""
+
+    name: str = "resnet20"
+    width: float = 1.0
+    widen: str = "none"
+    in_channels: int = 3
+    num_classes: int = 10
+    image_size: int = 32
+    wbits: int = FP32_BITS
+    abits: int = FP32_BITS
+    full_precision_ends: bool = True  # WRPN keeps the first conv and the last FC in fp32
+
+    def __post_init__(self) -> None:
+        if self.name not in MODEL_NAMES:
+            raise ValueError(f"model={self.name!r}: choose one of {', '.join(MODEL_NAMES)}")
+        if self.widen not in WIDEN_CHOICES:
+            raise ValueError(f"widen={self.widen!r}: choose one of {', '.join(WIDEN_CHOICES)}")
+        if self.widen != "none" and self.name not in CIFAR_RESNETS:
+            raise ValueError(f"widen={self.widen!r} applies to the CIFAR ResNets only; "
+                             "use width for the other networks")
+        if not self.width > 0:
+            raise ValueError(f"width={self.width!r}: must be > 0")
+        if self.in_channels < 1 or self.num_classes < 1 or self.image_size < 1:
+            raise ValueError("in_channels, num_classes and image_size must be >= 1")
+        check_bits(self.wbits, "wbits")
+        check_bits(self.abits, "abits")
+
+    @property
+    def end_bits(self) -> tuple[int, int]:
+        return (FP32_BITS, FP32_BITS) if self.full_precision_ends else (self.wbits, self.abits)
+
+
+def build(name: str, width: float = 1, widen: str | None = None, in_channels: int = 3,
+          num_classes: int | None = None, image_size: int | None = None, wbits: int = FP32_BITS,
+          abits: int = FP32_BITS, full_precision_ends: bool = True) -> nn.Module:
+    """A network by name; ``model.config`` holds its ModelConfig."""
+    key = name.lower()
+    num_classes = num_classes or (10 if key in CIFAR_RESNETS else 1000)
+    image_size = image_size or DEFAULT_IMAGE_SIZE.get(key, 32)
+    return from_config(ModelConfig(key, float(width), widen or "none", in_channels, num_classes,
+                                   image_size, wbits, abits, full_precision_ends))
+
+
+def from_config(cfg: ModelConfig) -> nn.Module:
+    if cfg.name in CIFAR_RESNETS:
+        model = CifarResNet(cfg)
+    elif cfg.name == "alexnet":
+        model = AlexNet(cfg)
+    elif cfg.name in ("resnet50", "resnet101"):
+        model = BottleneckResNet(cfg, (3, 4, 6, 3) if cfg.name == "resnet50" else (3, 4, 23, 3))
+    else:
+        model = InceptionResNetV2(cfg)
+    model.config = cfg
+    return model
+
+
+def save(model: nn.Module, path: str | os.PathLike, extra: dict | None = None) -> Path:
+    """Write the state dict to ``path`` and the ModelConfig (plus ``extra``) as JSON beside it,
+    both atomically, so ``load(path)`` rebuilds the model from the two files."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(model.state_dict(), tmp)
+    os.replace(tmp, path)
+    meta = {"model": asdict(model.config), **(extra or {})}
+    tmp = path.with_name(f".{path.stem}.json.tmp")
+    tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    os.replace(tmp, path.with_suffix(".json"))
+    return path
+
+
+def load_config(path: str | os.PathLike) -> dict:
+    """The JSON beside a checkpoint: {"model": ModelConfig fields, ...extra}."""
+    meta_path = Path(path).with_suffix(".json")
+    if not Path(path).is_file() or not meta_path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r}: needs the file and {meta_path.name} "
+                                "beside it")
+    return json.loads(meta_path.read_text())
+
+
+def load(path: str | os.PathLike, **overrides) -> nn.Module:
+    """Rebuild a saved model (weights via ``torch.load(weights_only=True)``); ``overrides``
+    replace config fields, e.g. ``wbits=2`` to lower a trained fp32 model (scheme C)."""
+    meta = load_config(path)["model"]
+    known = {f.name for f in fields(ModelConfig)}
+    model = from_config(ModelConfig(**{**{k: v for k, v in meta.items() if k in known},
+                                       **overrides}))
+    model.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))
+    return model
+
+
+def _scaled(channels: int, factor: float) -> int:
+    # The same rounding as accelsim.workload.resnet_cifar, so both build equal shapes.
+    return max(1, int(round(channels * factor)))
+
+
+def _input(x: torch.Tensor, first: nn.Module) -> torch.Tensor:
+    """Quantize the image when the first layer is quantized (8-bit pixels stay exact)."""
+    return quantize_activations(x, first.abits) if first.abits < FP32_BITS else x
+
+
+# ----------------------------------------------------------------------------- CIFAR ResNets
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs with an option-A shortcut (subsample, zero-pad the new channels)."""
+
+    def __init__(self, cin: int, cout: int, stride: int, wbits: int, abits: int):
+        super().__init__()
+        if cout < cin:
+            raise ValueError(f"an option-A shortcut cannot shrink {cin} to {cout} channels")
+        self.conv1 = QConv2d(cin, cout, 3, stride, 1, bias=False, wbits=wbits, abits=abits)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu1 = QReLU(abits)
+        self.conv2 = QConv2d(cout, cout, 3, 1, 1, bias=False, wbits=wbits, abits=abits)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.relu2 = QReLU(abits)
+        self.stride, self.extra = stride, cout - cin
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
+        shortcut = x[:, :, ::self.stride, ::self.stride] if self.stride > 1 else x
+        if self.extra:
+            lo = self.extra // 2
+            shortcut = F.pad(shortcut, (0, 0, 0, 0, lo, self.extra - lo))
+        return self.relu2(out + shortcut)
+
+
+class CifarResNet(nn.Module):
+    """He et al. 2015's CIFAR ResNet (depth 6n+2), module names as accelsim's trace names:
+    ``conv1``, ``stage{s}.block{b}.conv{1,2}``, ``fc``."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        blocks = (CIFAR_RESNETS[cfg.name] - 2) // 6
+        doubled = {"none": (), "first30": (0,), "all": (0, 1, 2)}[cfg.widen]
+        widths = [_scaled(base, cfg.width * (2 if s in doubled else 1))
+                  for s, base in enumerate((16, 32, 64))]
+        end_w, end_a = cfg.end_bits
+        self.conv1 = QConv2d(cfg.in_channels, widths[0], 3, 1, 1, bias=False, wbits=end_w,
+                             abits=end_a)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        self.relu1 = QReLU(cfg.abits)
+        cin = widths[0]
+        for s, cout in enumerate(widths):
+            stage = OrderedDict()
+            for b in range(blocks):
+                stride = 2 if s > 0 and b == 0 else 1
+                stage[f"block{b + 1}"] = BasicBlock(cin, cout, stride, cfg.wbits, cfg.abits)
+                cin = cout
+            self.add_module(f"stage{s + 1}", nn.Sequential(stage))
+        self.fc = QLinear(cin, cfg.num_classes, wbits=end_w, abits=end_a)
+        _init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu1(self.bn1(self.conv1(_input(x, self.conv1))))
+        x = self.stage3(self.stage2(self.stage1(x)))
+        return self.fc(_input(x.mean((2, 3)), self.fc))
+
+
+def _init_weights(model: nn.Module) -> None:
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+
+# ----------------------------------------------------------------------------- ImageNet networks
+
+def _conv_bn(cin, cout, k, stride=1, pad=0, wbits=32, abits=32, relu=True, bn_eps=1e-5):
+    """conv (no bias) -> BN -> QReLU, the unit every ImageNet network here is made of."""
+    layers = [QConv2d(cin, cout, k, stride, pad, bias=False, wbits=wbits, abits=abits),
+              nn.BatchNorm2d(cout, eps=bn_eps)]
+    return nn.Sequential(*layers, QReLU(abits)) if relu else nn.Sequential(*layers)
+
+
+class AlexNet(nn.Module):
+    """torchvision's AlexNet (61,100,840 parameters at 1000 classes)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        c = [_scaled(x, cfg.width) for x in (64, 192, 384, 256, 256, 4096)]
+        w, a = cfg.wbits, cfg.abits
+        end_w, end_a = cfg.end_bits
+        self.features = nn.Sequential(
+            QConv2d(cfg.in_channels, c[0], 11, 4, 2, wbits=end_w, abits=end_a), QReLU(a),
+            nn.MaxPool2d(3, 2),
+            QConv2d(c[0], c[1], 5, 1, 2, wbits=w, abits=a), QReLU(a), nn.MaxPool2d(3, 2),
+            QConv2d(c[1], c[2], 3, 1, 1, wbits=w, abits=a), QReLU(a),
+            QConv2d(c[2], c[3], 3, 1, 1, wbits=w, abits=a), QReLU(a),
+            QConv2d(c[3], c[4], 3, 1, 1, wbits=w, abits=a), QReLU(a), nn.MaxPool2d(3, 2))
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(0.5), QLinear(c[4] * 36, c[5], wbits=w, abits=a), QReLU(a),
+            nn.Dropout(0.5), QLinear(c[5], c[5], wbits=w, abits=a), QReLU(a),
+            QLinear(c[5], cfg.num_classes, wbits=end_w, abits=end_a))
+
+    def forward(self, x):
+        x = self.avgpool(self.features(_input(x, self.features[0])))
+        return self.classifier(torch.flatten(x, 1))
+
+
+class Bottleneck(nn.Module):
+    """ResNet v1.5 bottleneck (stride on the 3x3 conv, as torchvision)."""
+
+    def __init__(self, cin, mid, stride, wbits, abits):
+        super().__init__()
+        cout = mid * 4
+        self.body = nn.Sequential(_conv_bn(cin, mid, 1, wbits=wbits, abits=abits),
+                                  _conv_bn(mid, mid, 3, stride, 1, wbits=wbits, abits=abits),
+                                  _conv_bn(mid, cout, 1, wbits=wbits, abits=abits, relu=False))
+        self.downsample = (_conv_bn(cin, cout, 1, stride, wbits=wbits, abits=abits, relu=False)
+                           if stride > 1 or cin != cout else nn.Identity())
+        self.relu = QReLU(abits)
+
+    def forward(self, x):
+        return self.relu(self.body(x) + self.downsample(x))
+
+
+class BottleneckResNet(nn.Module):
+    """torchvision's ResNet-50/101 (25,557,032 / 44,549,160 parameters at 1000 classes).
+
+    Below 64x64 pixels the stem is CIFAR-style (3x3 stride-1 conv, no max pool), so ResNet-101
+    can serve as the paper's teacher on 28x28 / 32x32 images."""
+
+    def __init__(self, cfg: ModelConfig, depths: tuple[int, ...]):
+        super().__init__()
+        w, a = cfg.wbits, cfg.abits
+        end_w, end_a = cfg.end_bits
+        stem = _scaled(64, cfg.width)
+        if cfg.image_size >= 64:
+            self.stem = nn.Sequential(_conv_bn(cfg.in_channels, stem, 7, 2, 3, end_w, end_a),
+                                      nn.MaxPool2d(3, 2, 1))
+        else:
+            self.stem = _conv_bn(cfg.in_channels, stem, 3, 1, 1, end_w, end_a)
+        cin, stages = stem, []
+        for s, depth in enumerate(depths):
+            mid = _scaled(64 * 2 ** s, cfg.width)
+            blocks = []
+            for b in range(depth):
+                blocks.append(Bottleneck(cin, mid, 2 if s > 0 and b == 0 else 1, w, a))
+                cin = mid * 4
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)
+        self.fc = QLinear(cin, cfg.num_classes, wbits=end_w, abits=end_a)
+        # The stem's ReLU feeds quantized layers: quantize it at the network's abits.
+        _last_relu(self.stem).abits = a
+        _init_weights(self)
+
+    def forward(self, x):
+        first = next(m for m in self.stem.modules() if isinstance(m, QConv2d))
+        x = self.stages(self.stem(_input(x, first)))
+        return self.fc(_input(x.mean((2, 3)), self.fc))
+
+
+def _last_relu(module: nn.Module) -> QReLU:
+    return [m for m in module.modules() if isinstance(m, QReLU)][-1]
+
+
+class IRBlock(nn.Module):
+    """One Inception-ResNet block (Keras's block35 / block17 / block8): branches, a 1x1 'up'
+    conv with bias back to the input width, scaled residual add, ReLU (except the very last)."""
+
+    def __init__(self, branches: list[nn.Module], mixed: int, cout: int, scale: float,
+                 relu: bool, wbits: int, abits: int):
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+        self.up = QConv2d(mixed, cout, 1, bias=True, wbits=wbits, abits=abits)
+        self.scale = scale
+        self.relu = QReLU(abits) if relu else nn.Identity()
+
+    def forward(self, x):
+        mixed = torch.cat([branch(x) for branch in self.branches], 1)
+        return self.relu(x + self.scale * self.up(mixed))
+
+
+class Concat(nn.Module):
+    def __init__(self, *branches: nn.Module):
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, x):
+        return torch.cat([branch(x) for branch in self.branches], 1)
+
+
+class InceptionResNetV2(nn.Module):
+    """Keras's InceptionResNetV2 (Szegedy et al. 2016), 299x299 inputs.
+
+    Keras's batch norm has no scale (gamma); ours has one, which adds one parameter per BN
+    channel (30,272, 0.05% of 55.8M)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        if cfg.image_size < 75:
+            raise ValueError("inception_resnet_v2 needs images of at least 75x75 pixels")
+        w, a = cfg.wbits, cfg.abits
+        end_w, end_a = cfg.end_bits
+        c = lambda n: _scaled(n, cfg.width)  # noqa: E731 - one short rule used ~60 times
+
+        def cb(cin, cout, k, stride=1, pad=None):
+            if pad is None:  # Keras 'same' for stride 1; 'valid' when asked with pad=0
+                pad = (k[0] // 2, k[1] // 2) if isinstance(k, tuple) else k // 2
+            return _conv_bn(cin, cout, k, stride, pad, w, a, bn_eps=1e-3)
+
+        stem = [_conv_bn(cfg.in_channels, c(32), 3, 2, 0, end_w, end_a, bn_eps=1e-3)]
+        _last_relu(stem[0]).abits = a
+        stem += [cb(c(32), c(32), 3, pad=0), cb(c(32), c(64), 3), nn.MaxPool2d(3, 2),
+                 cb(c(64), c(80), 1, pad=0), cb(c(80), c(192), 3, pad=0), nn.MaxPool2d(3, 2)]
+        x = c(192)
+        stem.append(Concat(cb(x, c(96), 1),
+                           nn.Sequential(cb(x, c(48), 1), cb(c(48), c(64), 5)),
+                           nn.Sequential(cb(x, c(64), 1), cb(c(64), c(96), 3),
+                                         cb(c(96), c(96), 3)),
+                           nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+                                         cb(x, c(64), 1))))
+        x = c(96) + c(64) + c(96) + c(64)
+        body = []
+        for _ in range(10):
+            body.append(IRBlock([cb(x, c(32), 1),
+                                 nn.Sequential(cb(x, c(32), 1), cb(c(32), c(32), 3)),
+                                 nn.Sequential(cb(x, c(32), 1), cb(c(32), c(48), 3),
+                                               cb(c(48), c(64), 3))],
+                                c(32) + c(32) + c(64), x, 0.17, True, w, a))
+        body.append(Concat(cb(x, c(384), 3, 2, 0),
+                           nn.Sequential(cb(x, c(256), 1), cb(c(256), c(256), 3),
+                                         cb(c(256), c(384), 3, 2, 0)),
+                           nn.MaxPool2d(3, 2)))
+        x = c(384) + c(384) + x
+        for _ in range(20):
+            body.append(IRBlock([cb(x, c(192), 1),
+                                 nn.Sequential(cb(x, c(128), 1), cb(c(128), c(160), (1, 7)),
+                                               cb(c(160), c(192), (7, 1)))],
+                                c(192) + c(192), x, 0.1, True, w, a))
+        body.append(Concat(nn.Sequential(cb(x, c(256), 1), cb(c(256), c(384), 3, 2, 0)),
+                           nn.Sequential(cb(x, c(256), 1), cb(c(256), c(288), 3, 2, 0)),
+                           nn.Sequential(cb(x, c(256), 1), cb(c(256), c(288), 3),
+                                         cb(c(288), c(320), 3, 2, 0)),
+                           nn.MaxPool2d(3, 2)))
+        x = c(384) + c(288) + c(320) + x
+        for i in range(10):
+            body.append(IRBlock([cb(x, c(192), 1),
+                                 nn.Sequential(cb(x, c(192), 1), cb(c(192), c(224), (1, 3)),
+                                               cb(c(224), c(256), (3, 1)))],
+                                c(192) + c(256), x, 0.2 if i < 9 else 1.0, i < 9, w, a))
+        body.append(cb(x, c(1536), 1))
+        self.stem, self.body = nn.Sequential(*stem), nn.Sequential(*body)
+        self.fc = QLinear(c(1536), cfg.num_classes, wbits=end_w, abits=end_a)
+
+    def forward(self, x):
+        x = self.body(self.stem[1:](self.stem[0](_input(x, self.stem[0][0]))))
+        return self.fc(_input(x.mean((2, 3)), self.fc))
