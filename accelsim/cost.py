@@ -30,7 +30,7 @@ import pandas as pd
 
 from .config import ArrayConfig, FP32_BITS, config_columns
 from .memory import (BITS_PER_KB, add_memory_columns, check_positive, check_widths,
-                     operand_bits, require_columns)
+                     join_columns, operand_bits, require_columns)
 
 TABLE_PATH = Path(__file__).with_name("tech_45nm.csv")
 OPS_PER_MAC = 2
@@ -349,7 +349,7 @@ def add_energy_columns(frame: pd.DataFrame, table=None) -> pd.DataFrame:
     else:
         zero_macs = np.full(len(frame), np.nan)
     saved = zero_macs * arithmetic_pj
-    out = frame.copy()
+    out = {}
     out["energy_mac_pj"] = macs * arithmetic_pj - np.nan_to_num(saved)
     out["energy_saved_zero_gating_pj"] = saved
     out["energy_reg_pj"] = (frame["busy_pe_cycles"].to_numpy(dtype=np.float64)
@@ -365,7 +365,7 @@ def add_energy_columns(frame: pd.DataFrame, table=None) -> pd.DataFrame:
                              + frame["dram_write_bits"].to_numpy(dtype=np.float64)
                              ) * (t["dram_64b_energy_pj"] / 64)
     out["energy_total_pj"] = sum(out[name] for name in ENERGY_COLUMNS)
-    return out
+    return join_columns(frame, out)
 
 
 SUMMED_COLUMNS = ("macs", "cycles", "stall_cycles", "total_cycles", "dram_read_bits",

@@ -48,12 +48,12 @@ def check_widths(wbits, abits, acc_bits) -> None:
         values = np.asarray(values)
         bad = ~np.isin(values, ALLOWED_BITS)
         if bad.any():
-            raise ValueError(f"{name}={values[bad].flat[0]!r}: allowed widths are "
+            raise ValueError(f"{name}={values[bad].flat[0].item()!r}: allowed widths are "
                              f"{ALLOWED_BITS_TEXT}")
     acc = np.asarray(acc_bits)
     bad = ~((acc >= 2) & (acc <= 48) & (acc == np.round(acc)))
     if bad.any():
-        raise ValueError(f"acc_bits={acc[bad].flat[0]!r}: must be an integer in 2..48")
+        raise ValueError(f"acc_bits={acc[bad].flat[0].item()!r}: must be an integer in 2..48")
 
 
 def check_positive(frame: pd.DataFrame, columns, *, allow_zero: bool = False) -> None:
@@ -63,7 +63,7 @@ def check_positive(frame: pd.DataFrame, columns, *, allow_zero: bool = False) ->
         bad = ~(values >= 0) if allow_zero else ~(values > 0)
         if bad.any():
             need = ">= 0" if allow_zero else "> 0"
-            raise ValueError(f"{name}={values[bad][0]!r}: must be {need}")
+            raise ValueError(f"{name}={values[bad][0].item()!r}: must be {need}")
 
 
 def operand_bits(wbits, abits, acc_bits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,7 +116,7 @@ def add_memory_columns(frame: pd.DataFrame) -> pd.DataFrame:
     transfer_cycles = np.ceil((dram_read + dram_write) / bw_bits)
     stalls = np.maximum(transfer_cycles - col["cycles"], 0.0)
 
-    out = frame.copy()
+    out = {}
     out["ifmap_sram_read_bits"] = col["ifmap_sram_reads"] * a_bits
     out["ifmap_sram_write_bits"] = ifmap_dram
     out["filter_sram_read_bits"] = col["filter_sram_reads"] * w_bits
@@ -134,4 +134,10 @@ def add_memory_columns(frame: pd.DataFrame) -> pd.DataFrame:
         out["dram_demand_bytes_per_cycle"] = (dram_read + dram_write) / 8 / col["cycles"]
     out["stall_cycles"] = stalls.astype(np.int64)
     out["total_cycles"] = (col["cycles"] + stalls).astype(np.int64)
-    return out
+    return join_columns(frame, out)
+
+
+def join_columns(frame: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``frame`` with ``columns`` added (replacing any of the same name), without copying it."""
+    kept = frame.drop(columns=[name for name in columns if name in frame.columns])
+    return pd.concat([kept, pd.DataFrame(columns, index=frame.index)], axis=1)
