@@ -61,8 +61,9 @@ class _RoundClip(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, lo: float, hi: float, n: int):
-        ctx.save_for_backward((x >= lo) & (x <= hi))
-        return torch.round(x.clamp(lo, hi) * n).div_(n)
+        clipped = x.clamp(lo, hi)
+        ctx.save_for_backward(clipped == x)  # inside the clip range (NaN-free inputs)
+        return clipped.mul_(n).round_().div_(n)
 
     @staticmethod
     def backward(ctx, grad):
