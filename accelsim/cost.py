@@ -20,7 +20,7 @@ import argparse
 import csv
 import math
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
@@ -28,7 +28,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .config import ArrayConfig, FP32_BITS, config_columns
+from .config import ArrayConfig, FP32_BITS
 from .memory import (BITS_PER_KB, add_memory_columns, check_positive, check_widths,
                      join_columns, operand_bits, require_columns)
 

@@ -14,7 +14,7 @@ from accelsim.cost import (add_energy_columns, array_cost, load_table, main, net
 from accelsim.workload import Layer, Workload
 
 T = load_table()
-WIDTHS = [b for b in ALLOWED_BITS]
+WIDTHS = list(ALLOWED_BITS)
 
 
 def test_table_has_a_source_beside_every_number():
