@@ -1,0 +1,110 @@
+"""Accuracy of trained networks, joined onto design points.
+
+Rows come from accuracy CSVs in DESIGN.md's format
+(``model,dataset,wbits,abits,widen,width,teacher,scheme,epochs,seed,top1_err,source``).
+``paper_accuracy.csv`` beside this module ships the paper's Tables 1-4 (CIFAR-10 ResNet-44/56
+top-1 error in %, source ``paper:TableN``): Table 1 baseline, Table 2 WRPN (first 30% of the
+layers widened), Table 3 Apprentice (teacher ResNet-101), Table 4 WRPN + Apprentice.
+``training`` appends ``measured`` rows to its own CSV; they join the same way.
+
+The join key is (model, dataset, wbits, abits, widen, width, teacher).  Measured rows win over
+published ones (their mean over seeds); a point with no matching row gets an empty accuracy,
+never an estimate.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ACCURACY_COLUMNS = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher", "scheme",
+                    "epochs", "seed", "top1_err", "source")
+JOIN_KEY = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher")
+PAPER_CSV = Path(__file__).with_name("paper_accuracy.csv")
+# Output columns a join adds to a point.
+RESULT_COLUMNS = ("top1_err_pct", "accuracy_source", "scheme")
+
+
+def normalise_teacher(value) -> str:
+    """No teacher ('', 'none', NaN) -> 'none'; a name is lower-cased."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "none"
+    text = str(value).strip().lower()
+    return "none" if text in ("", "none", "nan") else text
+
+
+def read_accuracy(path: str | os.PathLike) -> pd.DataFrame:
+    """Read one accuracy CSV; raises ValueError naming the file and what is wrong."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"accuracy CSV {str(path)!r}: cannot be read ({err})") from None
+    missing = [c for c in ACCURACY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"accuracy CSV {str(path)!r}: missing columns {', '.join(missing)}; "
+                         f"the header is {','.join(ACCURACY_COLUMNS)}")
+    out = pd.DataFrame({c: frame[c].str.strip() for c in ACCURACY_COLUMNS})
+    for column in ("wbits", "abits", "width", "top1_err"):
+        numbers = pd.to_numeric(out[column], errors="coerce")
+        bad = numbers.isna()
+        if bad.any():
+            line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+            raise ValueError(f"accuracy CSV {str(path)!r} line {line}: {column}="
+                             f"{out[column][bad].iloc[0]!r} is not a number")
+        out[column] = numbers
+    out["wbits"] = out["wbits"].astype(np.int64)
+    out["abits"] = out["abits"].astype(np.int64)
+    out["width"] = out["width"].astype(float)
+    out["model"] = out["model"].str.lower()
+    out["dataset"] = out["dataset"].str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+    out["widen"] = out["widen"].str.lower().replace("", "none")
+    out["teacher"] = out["teacher"].map(normalise_teacher)
+    return out
+
+
+def paper_accuracy() -> pd.DataFrame:
+    """The paper's Tables 1-4 as accuracy rows (``source`` = ``paper:TableN``)."""
+    return read_accuracy(PAPER_CSV)
+
+
+def accuracy_table(extra_paths=()) -> pd.DataFrame:
+    """The paper's rows plus every row of the given CSVs (e.g. training's measured results)."""
+    frames = [paper_accuracy()] + [read_accuracy(p) for p in extra_paths]
+    return pd.concat(frames, ignore_index=True)
+
+
+def best_known(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per join key: the mean of measured rows if any, else the published row."""
+    table = table.assign(measured=table["source"].str.lower().eq("measured"))
+    keep = table.groupby(list(JOIN_KEY))["measured"].transform("max") == table["measured"]
+    table = table[keep]
+    grouped = table.groupby(list(JOIN_KEY), sort=True)
+    summary = grouped.agg(top1_err_pct=("top1_err", "mean"), runs=("top1_err", "size"),
+                          measured=("measured", "first"),
+                          sources=("source", lambda s: "+".join(dict.fromkeys(s))),
+                          scheme=("scheme", lambda s: "+".join(dict.fromkeys(x for x in s if x))))
+    summary["accuracy_source"] = np.where(
+        summary["measured"], "measured (" + summary["runs"].astype(str) + " runs)",
+        summary["sources"])
+    return summary.reset_index()[list(JOIN_KEY) + list(RESULT_COLUMNS)]
+
+
+def join_accuracy(points: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Points with ``top1_err_pct``, ``accuracy_source`` and ``scheme`` added (empty if unknown)."""
+    known = best_known(paper_accuracy() if table is None else table)
+    key = points[list(JOIN_KEY)].copy()
+    key["teacher"] = key["teacher"].map(normalise_teacher)
+    key["widen"] = key["widen"].astype(str).str.lower()
+    merged = key.merge(known, on=list(JOIN_KEY), how="left", validate="many_to_one")
+    out = points.copy()
+    out["top1_err_pct"] = merged["top1_err_pct"].to_numpy(dtype=float)
+    out["accuracy_source"] = merged["accuracy_source"].fillna("").to_numpy(dtype=object)
+    out["scheme"] = merged["scheme"].fillna("").to_numpy(dtype=object)
+    return out
+
+
+__all__ = ["ACCURACY_COLUMNS", "JOIN_KEY", "PAPER_CSV", "accuracy_table", "best_known",
+           "join_accuracy", "normalise_teacher", "paper_accuracy", "read_accuracy"]

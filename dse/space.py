@@ -1,0 +1,234 @@
+"""The design space: option values (a value, a list or a range) and the grid of points they span.
+
+A design point is one hardware configuration (``accelsim.ArrayConfig`` fields plus the batch)
+running one network variant (model, dataset, width, widen) trained one way (teacher).  The
+grid is the Cartesian product of every option's values, enumerated in a fixed order so that a
+point's ``point_id`` names the same point in every run of the same command.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from accelsim.config import ALLOWED_BITS, ALLOWED_BITS_TEXT, DATAFLOWS, ArrayConfig
+from accelsim.workload import WIDEN_CHOICES, Workload, builtin, builtin_names, read_workload
+
+# Hardware columns of a point, in output order; each is one ArrayConfig field or the batch.
+HARDWARE_COLUMNS = ("rows", "cols", "dataflow", "wbits", "abits", "acc_bits", "freq_mhz",
+                    "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
+                    "dram_bw_bytes_per_cycle", "batch")
+NETWORK_COLUMNS = ("model", "dataset", "width", "widen", "teacher")
+# Image size and channels of the data sets a built-in CIFAR ResNet is shaped for.
+DATASETS = {"cifar10": (32, 3, 10), "fashionmnist": (28, 1, 10)}
+MAX_POINTS = 50_000_000
+
+
+class UsageError(ValueError):
+    """Bad command-line input: the message names the flag and what it accepts."""
+
+    def __init__(self, flag: str, message: str):
+        super().__init__(f"{flag}: {message}")
+        self.flag = flag
+
+
+# ----------------------------------------------------------------------------- option values
+
+def parse_values(flag: str, text: str, kind: str = "int", low: float | None = None,
+                 allowed: tuple | None = None, accepts: str = "") -> list:
+    """Parse ``8``, ``4,8,16`` or a range ``4:32:4`` (inclusive, step) / ``4:64:x2`` (geometric).
+
+    ``kind`` is int, float or str; values must be >= ``low`` or in ``allowed``.  Duplicates are
+    dropped, order is kept.  Raises UsageError naming ``flag`` and ``accepts``.
+    """
+    accepts = accepts or _describe(kind, low, allowed)
+    values: list = []
+    for token in (part.strip() for part in str(text).split(",")):
+        if not token:
+            raise UsageError(flag, f"empty value in {text!r}; accepts {accepts}")
+        if kind != "str" and ":" in token:
+            values.extend(_parse_range(flag, token, kind, accepts))
+        else:
+            values.append(_parse_one(flag, token, kind, accepts))
+    for value in values:
+        if allowed is not None and value not in allowed:
+            raise UsageError(flag, f"{value!r} is not allowed; accepts {accepts}")
+        if low is not None and value < low:
+            raise UsageError(flag, f"{value!r} is too small; accepts {accepts}")
+    return list(dict.fromkeys(values))
+
+
+def _describe(kind: str, low: float | None, allowed: tuple | None) -> str:
+    if allowed is not None:
+        what = ", ".join(str(a) for a in allowed)
+        return f"one of {what}, or a comma-separated list"
+    noun = "integers" if kind == "int" else "numbers"
+    bound = f" >= {low:g}" if low is not None else ""
+    return f"{noun}{bound} as a value, a list (4,8,16) or a range (4:32:4, 4:64:x2)"
+
+
+def _parse_one(flag: str, token: str, kind: str, accepts: str):
+    if kind == "str":
+        return token.lower()
+    pattern = r"[+-]?\d+" if kind == "int" else r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+    if not re.fullmatch(pattern, token):
+        raise UsageError(flag, f"{token!r} is not a number; accepts {accepts}")
+    return int(token) if kind == "int" else float(token)
+
+
+def _parse_range(flag: str, token: str, kind: str, accepts: str) -> list:
+    parts = token.split(":")
+    if len(parts) not in (2, 3):
+        raise UsageError(flag, f"range {token!r} must be start:stop or start:stop:step; "
+                               f"accepts {accepts}")
+    start, stop = (_parse_one(flag, p, kind, accepts) for p in parts[:2])
+    geometric = len(parts) == 3 and parts[2].lower().startswith("x")
+    step_text = parts[2][1:] if geometric else (parts[2] if len(parts) == 3 else "1")
+    step = _parse_one(flag, step_text, kind, accepts)
+    if geometric and not (step > 1 and start > 0):
+        raise UsageError(flag, f"range {token!r}: a geometric range needs start > 0 and a factor "
+                               "> 1 (4:64:x2)")
+    if not geometric and not step > 0:
+        raise UsageError(flag, f"range {token!r}: the step must be > 0")
+    if start > stop:
+        raise UsageError(flag, f"range {token!r} is empty (start > stop); accepts {accepts}")
+    values, value, count = [], start, 0
+    # A relative tolerance keeps float ranges such as 0.1:0.3:0.1 inclusive of their stop.
+    while value <= stop * (1 + 1e-12) and count <= MAX_POINTS:
+        values.append(value)
+        count += 1
+        value = value * step if geometric else (start + count * step)
+    return values
+
+
+# ----------------------------------------------------------------------------- networks
+
+@dataclass(frozen=True)
+class Network:
+    """One network variant as the arrays a sweep needs: a row per layer, sizes per image."""
+
+    model: str
+    dataset: str
+    width: float
+    widen: str
+    layers: pd.DataFrame  # layer, M, N, K, ifmap_elems, filter_elems, ofmap_elems (batch 1)
+    workload: Workload    # the same layers, for the cycle-level engine
+
+    @classmethod
+    def from_workload(cls, workload: Workload, model: str, dataset: str, width: float,
+                      widen: str) -> "Network":
+        gemms = workload.gemms(1)
+        layers = pd.DataFrame({
+            "layer": [layer.name for layer in workload.layers],
+            "M": gemms[:, 0], "N": gemms[:, 1], "K": gemms[:, 2],
+            "ifmap_elems": np.array([l.ifmap_h * l.ifmap_w * l.channels
+                                     for l in workload.layers], dtype=np.int64),
+        })
+        layers["filter_elems"] = layers["K"] * layers["N"]
+        layers["ofmap_elems"] = layers["M"] * layers["N"]
+        return cls(model, dataset, float(width), widen, layers, workload)
+
+
+def normalise_dataset(name: str) -> str:
+    """``CIFAR-10`` / ``cifar10`` -> ``cifar10``; ``fashion-mnist`` -> ``fashionmnist``."""
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def build_networks(model: str | None, trace: str | None, widths: list[float], widens: list[str],
+                   dataset: str) -> list[Network]:
+    """The network variants of a sweep: a built-in model at each width/widen, or one trace file.
+
+    A trace's shapes come from the file; ``--width``/``--widen``/``--dataset`` then only label
+    it for the accuracy join.
+    """
+    if trace is not None:
+        try:
+            workload = read_workload(trace)
+        except ValueError as err:
+            raise UsageError("--trace", f"{err}; accepts our trace CSV or a SCALE-Sim "
+                                        "topology") from None
+        return [Network.from_workload(workload, workload.name.lower(), dataset, width, widen)
+                for width in widths for widen in widens]
+    name = (model or "resnet56").lower()
+    if name not in builtin_names():
+        raise UsageError("--model", f"unknown model {model!r}; accepts "
+                                    f"{', '.join(builtin_names())} (or --trace FILE)")
+    if dataset not in DATASETS:
+        raise UsageError("--dataset", f"{dataset!r} has no built-in shapes; accepts "
+                                      "cifar10, fashion-mnist")
+    image_size, channels, classes = DATASETS[dataset]
+    networks = []
+    for width in widths:
+        for widen in widens:
+            workload = builtin(name, width=width, widen=widen, image_size=image_size,
+                               in_channels=channels, num_classes=classes)
+            networks.append(Network.from_workload(workload, name, dataset, width, widen))
+    return networks
+
+
+# ----------------------------------------------------------------------------- the grid
+
+@dataclass(frozen=True)
+class DesignSpace:
+    """Every option's values; ``points()`` is their product, one row per design point."""
+
+    hardware: dict[str, list]
+    networks: list[Network]
+    teachers: list[str]
+
+    @property
+    def size(self) -> int:
+        n = len(self.networks) * len(self.teachers)
+        for values in self.hardware.values():
+            n *= len(values)
+        return n
+
+    def points(self) -> pd.DataFrame:
+        """One row per point: point_id, the network index ``net``, network and hardware columns.
+
+        Network varies slowest so that points sharing a layer table are contiguous.
+        """
+        grids = [np.arange(len(self.networks)), np.arange(len(self.teachers))]
+        grids += [np.arange(len(self.hardware[c])) for c in HARDWARE_COLUMNS]
+        index = np.stack([g.ravel() for g in np.meshgrid(*grids, indexing="ij")], axis=1) \
+            if self.size else np.zeros((0, len(grids)), dtype=np.int64)
+        frame = pd.DataFrame({"point_id": np.arange(len(index), dtype=np.int64),
+                              "net": index[:, 0].astype(np.int64)})
+        for column, attr in zip(NETWORK_COLUMNS[:-1], ("model", "dataset", "width", "widen")):
+            frame[column] = np.array([getattr(n, attr) for n in self.networks],
+                                     dtype=object if column != "width" else float)[index[:, 0]]
+        frame["teacher"] = np.array(self.teachers, dtype=object)[index[:, 1]]
+        for i, column in enumerate(HARDWARE_COLUMNS, start=2):
+            values = self.hardware[column]
+            dtype = object if column == "dataflow" else (
+                float if isinstance(values[0], float) else np.int64)
+            frame[column] = np.array(values, dtype=dtype)[index[:, i]]
+        return frame
+
+
+def check_configs(points: pd.DataFrame) -> None:
+    """Validate every distinct hardware configuration with ArrayConfig's own rules."""
+    fields = [c for c in HARDWARE_COLUMNS if c != "batch"]
+    for values in points[fields].drop_duplicates().itertuples(index=False):
+        config = dict(zip(fields, values))
+        try:
+            ArrayConfig(**{k: (v.item() if hasattr(v, "item") else v)
+                           for k, v in config.items()})
+        except ValueError as err:
+            raise UsageError("--" + str(err).split("=")[0].replace("_", "-"), str(err)) from None
+
+
+def config_of(row) -> ArrayConfig:
+    """The ArrayConfig of one point (a row of ``DesignSpace.points()``)."""
+    get = row.__getitem__ if hasattr(row, "__getitem__") else lambda c: getattr(row, c)
+    values = {c: get(c) for c in HARDWARE_COLUMNS if c != "batch"}
+    return ArrayConfig(**{k: (v.item() if hasattr(v, "item") else v) for k, v in values.items()})
+
+
+BITS_ACCEPTS = f"widths {ALLOWED_BITS_TEXT} as a value or a list (1,2,4,8,32)"
+__all__ = ["DesignSpace", "Network", "UsageError", "parse_values", "build_networks",
+           "check_configs", "config_of", "normalise_dataset", "HARDWARE_COLUMNS",
+           "NETWORK_COLUMNS", "DATAFLOWS", "ALLOWED_BITS", "WIDEN_CHOICES", "BITS_ACCEPTS"]

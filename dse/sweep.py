@@ -1,0 +1,486 @@
+"""``python -m dse.sweep``: sweep the accelerator's design space and write its Pareto front.
+
+    python -m dse.sweep --rows 8 --cols 8 --wbits 2 --abits 8          # one point: a table
+    python -m dse.sweep --rows 4:32:x2 --cols 4:32:x2 --wbits 2,4,32 --abits 8,32 --out runs/s
+
+Every hardware option takes a value, a list (``4,8,16``) or an inclusive range (``4:32:4``, or
+geometric ``4:64:x2``).  A sweep writes ``sweep.csv`` (every point) and ``pareto.csv`` (rank-1
+points) atomically; finished points are appended to a journal in ``--out`` as they complete,
+so a killed sweep keeps them and ``--resume`` computes only the rest.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from accelsim.config import ALLOWED_BITS, DATAFLOWS
+from accelsim.fileio import write_atomic
+from accelsim.workload import WIDEN_CHOICES, builtin_names
+
+from . import results
+from .evaluate import ENGINES, evaluate
+from .pareto import pareto_ranks
+from .space import (BITS_ACCEPTS, DATASETS, DesignSpace, UsageError,
+                    build_networks, check_configs, normalise_dataset, parse_values)
+
+JOURNAL = ".sweep-journal.jsonl"
+FORMATS = ("csv", "parquet")
+# Objective names users type -> (column, sense).  Any output column also works as COLUMN:min|max.
+OBJECTIVE_ALIASES = {
+    "accuracy": ("top1_err_pct", "min"),
+    "top1_err": ("top1_err_pct", "min"),
+    "energy": ("energy_per_inference_uj", "min"),
+    "area": ("area_mm2", "min"),
+    "latency": ("latency_ms", "min"),
+    "power": ("power_mw", "min"),
+    "throughput": ("inferences_per_s", "max"),
+    "tops_per_w": ("tops_per_w", "max"),
+    "compute_cost": ("compute_cost_mac_bits", "min"),
+    "weight_memory": ("weight_memory_kb", "min"),
+    "activation_memory": ("activation_memory_kb", "min"),
+}
+DEFAULT_OBJECTIVES = "accuracy,energy,area,latency"
+
+
+# ----------------------------------------------------------------------------- the command line
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse's hook
+        raise UsageError("usage", message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m dse.sweep", description=__doc__.split("\n\n")[0],
+                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    hw = p.add_argument_group("hardware (each takes a value, a list 4,8,16 or a range 4:32:4 / "
+                              "4:64:x2)")
+    hw.add_argument("--rows", default="8", help="PE array rows")
+    hw.add_argument("--cols", default="8", help="PE array columns")
+    hw.add_argument("--wbits", default="2", help="weight width, 1..16 or 32 (fp32)")
+    hw.add_argument("--abits", default="8", help="activation width, 1..16 or 32 (fp32)")
+    hw.add_argument("--dataflow", default="os", help="os, ws and/or is")
+    hw.add_argument("--acc-bits", default="32", help="accumulator width, 2..48")
+    hw.add_argument("--sram-kb", default="64", help="size of each of the ifmap, filter and ofmap "
+                                                    "SRAMs, kB (double-buffered)")
+    hw.add_argument("--dram-bw", default="16", help="DRAM bandwidth, bytes per cycle")
+    hw.add_argument("--freq-mhz", default="1000", help="clock frequency, MHz")
+    hw.add_argument("--batch", default="1", help="inputs per run (energy and latency are "
+                                                 "reported per inference)")
+    net = p.add_argument_group("network")
+    net.add_argument("--model", default=None,
+                     help=f"built-in network: {', '.join(builtin_names())} (default resnet56)")
+    net.add_argument("--trace", default=None, help="a trace CSV or SCALE-Sim topology instead of "
+                                                   "--model")
+    net.add_argument("--dataset", default="cifar10",
+                     help="input shapes of a built-in model (cifar10, fashion-mnist); with "
+                          "--trace only a label for the accuracy join")
+    net.add_argument("--width", default="1", help="filter multiplier of every layer (list ok)")
+    net.add_argument("--widen", default="none", help="none, first30 (the paper's WRPN: first "
+                                                     "third of the layers x2) and/or all")
+    net.add_argument("--teacher", default="none",
+                     help="distillation teacher the accuracy comes from: none and/or a model "
+                          "name (the paper's Apprentice uses resnet101)")
+    net.add_argument("--accuracy", action="append", default=[], metavar="CSV",
+                     help="accuracy CSV(s) of measured runs, joined beside the paper's Tables "
+                          "1-4 (repeatable)")
+    run = p.add_argument_group("run")
+    run.add_argument("--engine", default="auto", choices=("auto",) + ENGINES,
+                     help="auto: cycle-level for one point, analytic for a sweep (equal cycles)")
+    run.add_argument("--objectives", default=DEFAULT_OBJECTIVES,
+                     help="Pareto objectives: " + ", ".join(OBJECTIVE_ALIASES)
+                          + ", or any output column as COLUMN:min|max")
+    run.add_argument("--out", default=None,
+                     help="directory for sweep.csv and pareto.csv (default ./sweep-results for "
+                          "a sweep; one point prints only, unless --out is given)")
+    run.add_argument("--format", default="csv", help="csv, or csv,parquet to add .parquet files")
+    run.add_argument("--resume", action="store_true",
+                     help="keep the points a killed run of the same sweep journalled in --out")
+    run.add_argument("--scheduler", default="local",
+                     help="local (processes on this machine), dask-local (a distributed."
+                          "LocalCluster) or a Dask scheduler address tcp://host:8786")
+    run.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                     help="processes for local / dask-local")
+    run.add_argument("--chunk-points", type=int, default=0,
+                     help="points per task (0: about 250k point x layer pairs per task)")
+    run.add_argument("--progress", default="auto", choices=("auto", "on", "off"),
+                     help="progress bar (auto: on a terminal)")
+    return p
+
+
+def space_from_args(args: argparse.Namespace) -> DesignSpace:
+    """The design space the options describe; UsageError on bad input."""
+    bits = dict(kind="int", allowed=ALLOWED_BITS, accepts=BITS_ACCEPTS)
+    sram = parse_values("--sram-kb", args.sram_kb, "float", low=1e-9,
+                        accepts="sizes in kB > 0 as a value, a list or a range")
+    hardware = {
+        "rows": parse_values("--rows", args.rows, "int", low=1),
+        "cols": parse_values("--cols", args.cols, "int", low=1),
+        "dataflow": parse_values("--dataflow", args.dataflow, "str", allowed=DATAFLOWS),
+        "wbits": parse_values("--wbits", args.wbits, **bits),
+        "abits": parse_values("--abits", args.abits, **bits),
+        "acc_bits": parse_values("--acc-bits", args.acc_bits, "int", allowed=tuple(range(2, 49)),
+                                 accepts="integers 2..48"),
+        "freq_mhz": parse_values("--freq-mhz", args.freq_mhz, "float", low=1e-9,
+                                 accepts="frequencies in MHz > 0"),
+        "ifmap_sram_kb": sram, "filter_sram_kb": sram, "ofmap_sram_kb": sram,
+        "dram_bw_bytes_per_cycle": parse_values("--dram-bw", args.dram_bw, "float", low=1e-9,
+                                                accepts="bytes per cycle > 0"),
+        "batch": parse_values("--batch", args.batch, "int", low=1),
+    }
+    if args.model is not None and args.trace is not None:
+        raise UsageError("--trace", "give either --model or --trace, not both")
+    widths = parse_values("--width", args.width, "float", low=1e-9,
+                          accepts="filter multipliers > 0 (1, 2, 1:3:0.5)")
+    widens = parse_values("--widen", args.widen, "str", allowed=WIDEN_CHOICES)
+    teachers = [results.normalise_teacher(t)
+                for t in parse_values("--teacher", args.teacher, "str")]
+    dataset = normalise_dataset(args.dataset)
+    if args.trace is None and dataset not in DATASETS:
+        raise UsageError("--dataset", f"{args.dataset!r} has no built-in shapes; accepts "
+                                      "cifar10, fashion-mnist")
+    networks = build_networks(args.model, args.trace, widths, widens, dataset)
+    space = DesignSpace(hardware, networks, list(dict.fromkeys(teachers)))
+    return space
+
+
+def parse_objectives(text: str, columns) -> dict[str, str]:
+    """``accuracy,energy,latency_ms:min`` -> {column: sense}; columns: the output's columns."""
+    objectives: dict[str, str] = {}
+    for token in (t.strip() for t in text.split(",")):
+        name, _, sense = token.partition(":")
+        if name.lower() in OBJECTIVE_ALIASES:
+            column, default = OBJECTIVE_ALIASES[name.lower()]
+        elif name and name in columns:
+            column, default = name, "min"
+        else:
+            raise UsageError("--objectives", f"unknown objective {token!r}; accepts "
+                             f"{', '.join(OBJECTIVE_ALIASES)} or an output column as "
+                             "COLUMN:min|max")
+        sense = (sense or default).lower()
+        if sense not in ("min", "max"):
+            raise UsageError("--objectives", f"{token!r}: the sense after ':' is min or max")
+        objectives[column] = sense
+    return objectives
+
+
+def parse_scheduler(text: str) -> str:
+    if text in ("local", "dask-local") or text.startswith(("tcp://", "tls://", "ucx://")):
+        return text
+    raise UsageError("--scheduler", f"{text!r}: accepts local, dask-local or a Dask scheduler "
+                                    "address such as tcp://host:8786")
+
+
+def prepare_out(out: str) -> Path:
+    """Create --out if needed and prove it writable, without leaving a file behind."""
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise UsageError("--out", f"cannot write to {out!r} ({err.strerror or err}); accepts a "
+                                  "writable directory") from None
+    return path
+
+
+# ----------------------------------------------------------------------------- running points
+
+def _chunks(points: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    return [points.iloc[i:i + size] for i in range(0, len(points), size)]
+
+
+def run_points(points: pd.DataFrame, networks, engine: str, scheduler: str, workers: int,
+               chunk_points: int, on_done) -> None:
+    """Evaluate points in chunks on the scheduler; ``on_done(frame)`` gets each finished chunk."""
+    chunks = _chunks(points, chunk_points)
+    if not chunks:
+        return
+    if scheduler == "local":
+        if workers <= 1 or len(chunks) == 1:
+            for chunk in chunks:
+                on_done(evaluate(chunk, networks, engine))
+            return
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+            futures = [pool.submit(evaluate, chunk, networks, engine) for chunk in chunks]
+            try:
+                for future in as_completed(futures):
+                    on_done(future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return
+    _run_dask(chunks, networks, engine, scheduler, workers, on_done)
+
+
+def _run_dask(chunks, networks, engine: str, scheduler: str, workers: int, on_done) -> None:
+    from distributed import Client, LocalCluster, as_completed as dask_completed
+
+    cluster = None
+    try:
+        if scheduler == "dask-local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout="10s")
+    except OSError as err:
+        raise UsageError("--scheduler", f"cannot reach {scheduler!r} ({err}); accepts local, "
+                                        "dask-local or a running scheduler's address") from None
+    try:
+        shared = client.scatter(networks, broadcast=True)
+        futures = [client.submit(evaluate, chunk, shared, engine, pure=False)
+                   for chunk in chunks]
+        for future in dask_completed(futures):
+            on_done(future.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# ----------------------------------------------------------------------------- the journal
+
+def fingerprint(args: argparse.Namespace, engine: str) -> str:
+    """What makes two runs the same sweep: every option that changes a point's figures."""
+    fields = {name: getattr(args, name) for name in
+              ("rows", "cols", "wbits", "abits", "dataflow", "acc_bits", "sram_kb", "dram_bw",
+               "freq_mhz", "batch", "model", "trace", "dataset", "width", "widen", "teacher")}
+    fields["engine"] = engine
+    if args.trace is not None:
+        fields["trace_sha256"] = hashlib.sha256(Path(args.trace).read_bytes()).hexdigest()
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def journal_record(frame: pd.DataFrame) -> str:
+    """One JSON line holding a finished chunk, exact for floats (repr round-trips)."""
+    data = [frame[c].tolist() for c in frame.columns]
+    return json.dumps({"columns": list(frame.columns),
+                       "dtypes": [str(t) for t in frame.dtypes],
+                       "rows": [list(row) for row in zip(*data)]}) + "\n"
+
+
+def read_journal(path: Path, sweep_id: str) -> pd.DataFrame | None:
+    """The points a journal holds (None if it is from another sweep); a torn last line is
+    dropped."""
+    frames = []
+    with open(path) as handle:
+        lines = handle.read().split("\n")
+    try:
+        header = json.loads(lines[0])
+    except json.JSONDecodeError:
+        return None
+    if header.get("sweep") != sweep_id:
+        return None
+    for line in lines[1:]:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        frame = pd.DataFrame(record["rows"], columns=record["columns"])
+        frames.append(frame.astype(dict(zip(record["columns"], record["dtypes"]))))
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+class Journal:
+    """Append-only record of finished chunks, flushed and fsynced per chunk."""
+
+    def __init__(self, path: Path, sweep_id: str, fresh: bool):
+        self.path = path
+        self.handle = open(path, "w" if fresh else "a")
+        if fresh:
+            self._write(json.dumps({"sweep": sweep_id}) + "\n")
+
+    def _write(self, text: str) -> None:
+        self.handle.write(text)
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def append(self, frame: pd.DataFrame) -> None:
+        self._write(journal_record(frame))
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+# ----------------------------------------------------------------------------- outputs
+
+def finish(frame: pd.DataFrame, objectives: dict[str, str], accuracy_paths) -> tuple:
+    """Join accuracy, rank the points; returns (frame, objectives used, a note for the user)."""
+    frame = results.join_accuracy(frame, results.accuracy_table(accuracy_paths))
+    used, notes = {}, []
+    for column, sense in objectives.items():
+        if column not in frame.columns:
+            raise UsageError("--objectives", f"{column!r} is not an output column")
+        missing = int(frame[column].isna().sum())
+        if missing:
+            what = "accuracy" if column == "top1_err_pct" else column
+            notes.append(f"{what} unknown for {missing} of {len(frame)} points")
+        else:
+            used[column] = sense
+    frame["pareto_rank"] = pareto_ranks(frame, used)
+    note = ""
+    if notes:
+        note = ("; ".join(notes) + "; Pareto front over "
+                + (", ".join(f"{s} {c}" for c, s in used.items()) or "no objective")
+                + " only")
+    return frame, used, note
+
+
+def write_outputs(out: Path, frame: pd.DataFrame, formats: list[str]) -> list[Path]:
+    front = frame[frame["pareto_rank"] == 1]
+    written = []
+    for name, table in (("sweep", frame), ("pareto", front)):
+        written.append(write_atomic(out / f"{name}.csv", table.to_csv(index=False)))
+        if "parquet" in formats:
+            buffer = io.BytesIO()
+            table.to_parquet(buffer, index=False)
+            written.append(write_atomic(out / f"{name}.parquet", buffer.getvalue()))
+    return written
+
+
+def format_point(row: pd.Series) -> str:
+    """One design point as a readable two-column table."""
+    def fmt(value, spec):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        return format(value, spec) if spec else str(value)
+
+    lines = []
+    net = (f"{row['model']} ({row['dataset']}), width {row['width']:g}, widen {row['widen']}, "
+           f"teacher {row['teacher']}")
+    hw = (f"{row['rows']}x{row['cols']} {row['dataflow'].upper()}, W{row['wbits']}/A{row['abits']}"
+          f", acc {row['acc_bits']} b, {row['freq_mhz']:g} MHz, SRAM {row['ifmap_sram_kb']:g}/"
+          f"{row['filter_sram_kb']:g}/{row['ofmap_sram_kb']:g} kB, DRAM "
+          f"{row['dram_bw_bytes_per_cycle']:g} B/cycle, batch {row['batch']}")
+    lines += [f"{'network':<28}{net}", f"{'array':<28}{hw}", ""]
+    entries = [
+        ("compute cycles", "cycles", ",d"), ("stall cycles", "stall_cycles", ",d"),
+        ("total cycles", "total_cycles", ",d"), ("latency", "latency_ms", ".4f", "ms"),
+        ("throughput", "inferences_per_s", ",.1f", "inferences/s"),
+        ("utilisation", "utilization", ".2%"),
+        ("MACs per inference", "macs_per_inference", ",d"),
+        ("energy per inference", "energy_per_inference_uj", ".3f", "uJ"),
+    ] + [(f"  {part}", f"energy_{part}_uj", ".3f", "uJ")
+         for part in ("mac", "reg", "ifmap_sram", "filter_sram", "ofmap_sram", "dram")] + [
+        ("area", "area_mm2", ".4f", "mm2"), ("  PE array", "pe_array_mm2", ".4f", "mm2"),
+        ("  SRAMs", "sram_mm2", ".4f", "mm2"), ("power", "power_mw", ".2f", "mW"),
+        ("peak TOPS", "peak_tops", ".4f"), ("achieved TOPS", "achieved_tops", ".4f"),
+        ("TOPS/W", "tops_per_w", ".3f"),
+        ("compute cost (FMAs x bits)", "compute_cost_mac_bits", ",d", "MAC-bits"),
+        ("weight memory", "weight_memory_kb", ",.1f", "kB"),
+        ("activation memory", "activation_memory_kb", ",.1f", "kB"),
+    ]
+    for entry in entries:
+        label, column, spec = entry[:3]
+        unit = entry[3] if len(entry) > 3 else ""
+        if column in row.index:
+            lines.append(f"{label:<28}{fmt(row[column], spec):>18} {unit}".rstrip())
+    source = row.get("accuracy_source") or "unknown (no matching row in the accuracy tables)"
+    lines.append(f"{'top-1 error':<28}{fmt(row.get('top1_err_pct'), '.2f'):>18} %   [{source}]")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- main
+
+def main(argv=None) -> int:
+    try:
+        return _main(argv)
+    except UsageError as err:
+        print(f"dse.sweep: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dse.sweep: interrupted; finished points stay in the journal, rerun with --resume",
+              file=sys.stderr)
+        return 130
+
+
+def _main(argv) -> int:
+    args = build_parser().parse_args(argv)
+    space = space_from_args(args)
+    scheduler = parse_scheduler(args.scheduler)
+    formats = parse_values("--format", args.format, "str", allowed=FORMATS)
+    if args.workers < 1:
+        raise UsageError("--workers", f"{args.workers}: accepts an integer >= 1")
+    if args.chunk_points < 0:
+        raise UsageError("--chunk-points", f"{args.chunk_points}: accepts an integer >= 0")
+    for path in args.accuracy:
+        try:
+            results.read_accuracy(path)
+        except ValueError as err:
+            raise UsageError("--accuracy", str(err)) from None
+    points = space.points()
+    check_configs(points)
+    # One analytic point (milliseconds) names every output column, to check --objectives now
+    # rather than after a long sweep.
+    columns = set(evaluate(points.iloc[:1], space.networks, "analytic").columns)
+    objectives = parse_objectives(args.objectives, columns | set(results.RESULT_COLUMNS))
+    single = len(points) == 1
+    engine = args.engine if args.engine != "auto" else ("cycle" if single else "analytic")
+    out = prepare_out(args.out or "sweep-results") if (args.out or not single) else None
+
+    sweep_id = fingerprint(args, engine)
+    done = []
+    if out is not None and args.resume and (out / JOURNAL).is_file():
+        kept = read_journal(out / JOURNAL, sweep_id)
+        if kept is None:
+            raise UsageError("--resume", f"the journal in {str(out)!r} is from a different sweep; "
+                                         "accepts the same options as the interrupted run")
+        if len(kept):
+            kept = kept[kept["point_id"].isin(points["point_id"])]
+            done.append(kept)
+            points = points[~points["point_id"].isin(kept["point_id"])]
+    journal = Journal(out / JOURNAL, sweep_id, fresh=not done) if out is not None else None
+
+    n_layers = max(len(n.layers) for n in space.networks)
+    chunk = args.chunk_points or (1 if engine == "cycle"
+                                  else max(1, min(-(-len(points) // args.workers),
+                                                  (1 << 18) // n_layers)))
+    from tqdm import tqdm
+    disable = True if single else {"auto": None, "on": False, "off": True}[args.progress]
+    with tqdm(total=space.size, initial=space.size - len(points), unit="pt", disable=disable,
+              desc="sweep", dynamic_ncols=True) as bar:
+        def on_done(frame: pd.DataFrame) -> None:
+            if journal is not None:
+                journal.append(frame)
+            done.append(frame)
+            bar.update(len(frame))
+        try:
+            run_points(points, space.networks, engine, scheduler, args.workers, chunk, on_done)
+        finally:
+            if journal is not None:
+                journal.close()
+
+    frame = pd.concat(done, ignore_index=True).sort_values("point_id", kind="stable")
+    frame, used, note = finish(frame.reset_index(drop=True), objectives, args.accuracy)
+    if single:
+        print(format_point(frame.iloc[0]))
+    if out is not None:
+        written = write_outputs(out, frame, formats)
+        (out / JOURNAL).unlink(missing_ok=True)
+        front = int((frame["pareto_rank"] == 1).sum())
+        if not single:
+            print(f"{len(frame)} design points ({engine}), {front} on the Pareto front over "
+                  + ", ".join(f"{s} {c}" for c, s in used.items()))
+        if note:
+            print(note)
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())
