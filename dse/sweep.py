@@ -51,6 +51,7 @@ OBJECTIVE_ALIASES = {
     "activation_memory": ("activation_memory_kb", "min"),
 }
 DEFAULT_OBJECTIVES = "accuracy,energy,area,latency"
+CONNECT_TIMEOUT = "10s"  # to a Dask scheduler given by address
 
 
 # ----------------------------------------------------------------------------- the command line
@@ -236,7 +237,7 @@ def _run_dask(chunks, networks, engine: str, scheduler: str, workers: int, on_do
                                    host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
         else:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except OSError as err:
         raise UsageError("--scheduler", f"cannot reach {scheduler!r} ({err}); accepts local, "
                                         "dask-local or a running scheduler's address") from None
@@ -298,13 +299,15 @@ def read_journal(path: Path, sweep_id: str) -> pd.DataFrame | None:
 
 
 class Journal:
-    """Append-only record of finished chunks, flushed and fsynced per chunk."""
+    """Append-only record of finished chunks, flushed and fsynced per chunk.
+
+    The file is opened at the first finished chunk, so a run that fails before computing
+    anything leaves no file behind (and a fresh run keeps an old journal until then).
+    """
 
     def __init__(self, path: Path, sweep_id: str, fresh: bool):
-        self.path = path
-        self.handle = open(path, "w" if fresh else "a")
-        if fresh:
-            self._write(json.dumps({"sweep": sweep_id}) + "\n")
+        self.path, self.sweep_id, self.fresh = path, sweep_id, fresh
+        self.handle = None
 
     def _write(self, text: str) -> None:
         self.handle.write(text)
@@ -312,10 +315,15 @@ class Journal:
         os.fsync(self.handle.fileno())
 
     def append(self, frame: pd.DataFrame) -> None:
+        if self.handle is None:
+            self.handle = open(self.path, "w" if self.fresh else "a")
+            if self.fresh:
+                self._write(json.dumps({"sweep": self.sweep_id}) + "\n")
         self._write(journal_record(frame))
 
     def close(self) -> None:
-        self.handle.close()
+        if self.handle is not None:
+            self.handle.close()
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -334,6 +342,8 @@ def finish(frame: pd.DataFrame, objectives: dict[str, str], accuracy_paths) -> t
         else:
             used[column] = sense
     frame["pareto_rank"] = pareto_ranks(frame, used)
+    # The files say which objectives ranked them, since missing accuracy can drop one.
+    frame["pareto_objectives"] = " ".join(f"{s}:{c}" for c, s in used.items())
     note = ""
     if notes:
         note = ("; ".join(notes) + "; Pareto front over "
@@ -408,6 +418,9 @@ def main(argv=None) -> int:
         print("dse.sweep: interrupted; finished points stay in the journal, rerun with --resume",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head & co.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _main(argv) -> int:
@@ -476,9 +489,9 @@ def _main(argv) -> int:
         front = int((frame["pareto_rank"] == 1).sum())
         if not single:
             print(f"{len(frame)} design points ({engine}), {front} on the Pareto front over "
-                  + ", ".join(f"{s} {c}" for c, s in used.items()))
+                  + (", ".join(f"{s} {c}" for c, s in used.items()) or "no objective"))
         if note:
-            print(note)
+            print("note: " + note)
         print("wrote " + ", ".join(str(p) for p in written))
     return 0
 

@@ -1,0 +1,58 @@
+"""The paper's accuracy tables ship as data and join onto design points by their key."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from dse.results import accuracy_table, join_accuracy, paper_accuracy, read_accuracy
+
+
+def _point(**overrides):
+    row = dict(model="resnet56", dataset="cifar10", wbits=2, abits=8, widen="none", width=1.0,
+               teacher="none")
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+def test_paper_tables_ship_with_the_package():
+    table = paper_accuracy()
+    assert len(table) == 4 * 2 * 3 * 2  # tables x networks x weight widths x activation widths
+    assert sorted(table["source"].unique()) == [f"paper:Table{i}" for i in range(1, 5)]
+    # ResNet-56, 2-bit weights, 8-bit activations in Tables 1-4 (the paper's headline row)
+    cases = {("none", "none"): 7.2, ("first30", "none"): 6.4, ("none", "resnet101"): 6.1,
+             ("first30", "resnet101"): 5.6}
+    for (widen, teacher), err in cases.items():
+        joined = join_accuracy(_point(widen=widen, teacher=teacher))
+        assert joined["top1_err_pct"].item() == pytest.approx(err)
+
+
+def test_unknown_point_has_empty_accuracy():
+    joined = join_accuracy(_point(wbits=1))
+    assert np.isnan(joined["top1_err_pct"].item())
+    assert joined["accuracy_source"].item() == ""
+
+
+def test_measured_rows_win_and_average_over_seeds(tmp_path):
+    path = tmp_path / "acc.csv"
+    path.write_text(
+        "model,dataset,wbits,abits,widen,width,teacher,scheme,epochs,seed,top1_err,source\n"
+        "resnet56,CIFAR-10,2,8,none,1,,,30,0,7.0,measured\n"
+        "resnet56,cifar10,2,8,none,1,,,30,1,8.0,measured\n"
+        "resnet20,fashion-mnist,2,4,none,1,runs/t/model.pt,B,3,0,9.5,measured\n")
+    joined = join_accuracy(_point(), accuracy_table([path]))
+    assert joined["top1_err_pct"].item() == pytest.approx(7.5)
+    assert joined["accuracy_source"].item() == "measured (2 runs)"
+    other = join_accuracy(_point(model="resnet20", dataset="fashionmnist", abits=4,
+                                 teacher="runs/t/model.pt"), accuracy_table([path]))
+    assert other["top1_err_pct"].item() == pytest.approx(9.5)
+    assert other["scheme"].item() == "B"
+
+
+def test_bad_accuracy_csv(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("model,wbits\nresnet56,2\n")
+    with pytest.raises(ValueError, match="missing columns"):
+        read_accuracy(path)
+    path.write_text("model,dataset,wbits,abits,widen,width,teacher,scheme,epochs,seed,top1_err,"
+                    "source\nresnet56,cifar10,two,8,none,1,,,,,7,measured\n")
+    with pytest.raises(ValueError, match="line 2: wbits='two'"):
+        read_accuracy(path)

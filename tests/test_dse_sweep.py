@@ -1,0 +1,240 @@
+"""python -m dse.sweep: option parsing, single points equal to accelsim, files, resume, bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dse.sweep as sweep
+from accelsim import ArrayConfig, simulate_network
+from accelsim.cost import network_summary
+from dse.pareto import brute_force_ranks
+from dse.space import UsageError, parse_values
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["--model", "resnet20", "--rows", "4,8,16", "--cols", "8,16", "--wbits", "2,4,32",
+         "--abits", "8,32", "--progress", "off", "--workers", "1"]
+
+
+def _csv(path):
+    return Path(path).read_text()
+
+
+# ----------------------------------------------------------------------------- parsing
+
+def test_values_lists_and_ranges():
+    assert parse_values("--rows", "8") == [8]
+    assert parse_values("--rows", "4,8,16,8") == [4, 8, 16]
+    assert parse_values("--rows", "4:16:4") == [4, 8, 12, 16]
+    assert parse_values("--rows", "4:64:x2") == [4, 8, 16, 32, 64]
+    assert parse_values("--freq-mhz", "0.5:1.5:0.5", "float") == [0.5, 1.0, 1.5]
+    assert parse_values("--dataflow", "OS,ws", "str", allowed=("os", "ws", "is")) == ["os", "ws"]
+    for text in ("0", "8:4", "3,x", "4:8:0", "4:8:x1", ""):
+        with pytest.raises(UsageError, match="--rows"):
+            parse_values("--rows", text, low=1)
+
+
+# ----------------------------------------------------------------------------- one point
+
+@pytest.mark.parametrize("engine", ["cycle", "analytic"])
+def test_single_point_equals_accelsim(tmp_path, capsys, engine):
+    args = ["--rows", "8", "--cols", "8", "--wbits", "2", "--abits", "8", "--model", "resnet20",
+            "--engine", engine, "--out", str(tmp_path)]
+    assert sweep.main(args) == 0
+    printed = capsys.readouterr().out
+    for label in ("compute cycles", "stall cycles", "latency", "inferences/s", "utilisation",
+                  "energy per inference", "area", "power", "TOPS/W", "compute cost",
+                  "weight memory", "activation memory", "top-1 error"):
+        assert label in printed
+    row = pd.read_csv(tmp_path / "sweep.csv").iloc[0]
+    frame = simulate_network("resnet20", ArrayConfig(rows=8, cols=8, wbits=2, abits=8),
+                             engine=engine)
+    expected = network_summary(frame)
+    assert row["cycles"] == expected["cycles"] == frame["cycles"].sum()
+    assert row["total_cycles"] == expected["total_cycles"]
+    assert row["stall_cycles"] == expected["stall_cycles"]
+    for ours, theirs in (("energy_per_inference_uj", "energy_uj"), ("area_mm2", "total_mm2"),
+                         ("power_mw", "power_mw"), ("tops_per_w", "tops_per_w"),
+                         ("latency_ms", "latency_s")):
+        scale = 1e3 if theirs == "latency_s" else 1
+        assert row[ours] == pytest.approx(expected[theirs] * scale, rel=1e-12)
+    assert row["compute_cost_mac_bits"] == frame["macs"].sum() * (2 + 8)
+    assert np.isnan(row["top1_err_pct"])  # the paper has no ResNet-20 row: empty, not invented
+
+
+def test_single_point_prints_paper_accuracy(capsys):
+    assert sweep.main(["--engine", "analytic", "--widen", "first30"]) == 0
+    out = capsys.readouterr().out
+    assert "6.40 %" in out and "paper:Table2" in out
+
+
+def test_cycle_and_analytic_sweeps_give_equal_cycles(tmp_path):
+    base = ["--model", "resnet20", "--rows", "4,8", "--cols", "8", "--dataflow", "os,ws,is",
+            "--progress", "off", "--workers", "1"]
+    assert sweep.main(base + ["--engine", "cycle", "--out", str(tmp_path / "c")]) == 0
+    assert sweep.main(base + ["--engine", "analytic", "--out", str(tmp_path / "a")]) == 0
+    cyc, ana = (pd.read_csv(tmp_path / d / "sweep.csv") for d in "ca")
+    for column in ("cycles", "stall_cycles", "total_cycles", "macs_per_inference", "area_mm2"):
+        np.testing.assert_array_equal(cyc[column], ana[column])
+
+
+# ----------------------------------------------------------------------------- a sweep
+
+def test_sweep_files_and_front(tmp_path, capsys):
+    assert sweep.main(SMALL + ["--out", str(tmp_path), "--format", "csv,parquet"]) == 0
+    out = capsys.readouterr().out
+    frame = pd.read_csv(tmp_path / "sweep.csv")
+    assert len(frame) == 3 * 2 * 3 * 2 and frame["point_id"].tolist() == list(range(36))
+    assert "accuracy unknown for 36 of 36 points" in out  # the paper has no ResNet-20
+    objectives = ["energy_per_inference_uj", "area_mm2", "latency_ms"]
+    ranks = brute_force_ranks(frame[objectives].to_numpy())
+    np.testing.assert_array_equal(frame["pareto_rank"], ranks)
+    front = pd.read_csv(tmp_path / "pareto.csv")
+    assert front["point_id"].tolist() == frame.loc[ranks == 1, "point_id"].tolist()
+    parquet = pd.read_parquet(tmp_path / "sweep.parquet")
+    assert parquet.columns.tolist() == frame.columns.tolist()
+    for column in frame.columns:  # CSV reads an empty string back as NaN; Parquet keeps ""
+        left, right = parquet[column], frame[column]
+        if left.dtype.kind in "iuf":
+            np.testing.assert_array_equal(left.to_numpy(float), right.to_numpy(float))
+        else:
+            assert ([x if isinstance(x, str) else "" for x in left]
+                    == [x if isinstance(x, str) else "" for x in right])
+    assert not list(tmp_path.glob(".*"))  # the journal is gone after a finished sweep
+    for column in ("latency_ms", "energy_per_inference_uj", "area_mm2", "power_mw",
+                   "weight_memory_kb", "compute_cost_mac_bits"):
+        assert column in frame.columns
+
+
+def test_accuracy_joins_and_ranks(tmp_path, capsys):
+    args = ["--wbits", "2,4,32", "--abits", "8,32", "--widen", "none,first30",
+            "--teacher", "none,resnet101", "--progress", "off", "--out", str(tmp_path)]
+    assert sweep.main(args) == 0
+    frame = pd.read_csv(tmp_path / "sweep.csv")
+    assert frame["top1_err_pct"].notna().all()
+    assert sorted(frame["accuracy_source"].unique()) == [f"paper:Table{i}" for i in range(1, 5)]
+    assert "note" not in capsys.readouterr().out
+    assert frame["pareto_objectives"].iloc[0].startswith("min:top1_err_pct")
+    best = frame.loc[frame["top1_err_pct"].idxmin()]
+    assert best["pareto_rank"] == 1
+
+
+def test_local_processes_equal_one_process(tmp_path):
+    assert sweep.main(SMALL + ["--out", str(tmp_path / "one")]) == 0
+    assert sweep.main(SMALL[:-2] + ["--workers", "2", "--chunk-points", "5",
+                                    "--out", str(tmp_path / "two")]) == 0
+    assert _csv(tmp_path / "one" / "sweep.csv") == _csv(tmp_path / "two" / "sweep.csv")
+
+
+def test_resume_after_interrupt_equals_straight_run(tmp_path, monkeypatch):
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    args = SMALL + ["--chunk-points", "7"]
+    assert sweep.main(args + ["--out", str(straight)]) == 0
+    real = sweep.evaluate
+    calls = []
+
+    def interrupted(points, *rest):
+        if len(points) > 1:
+            calls.append(len(points))
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+        return real(points, *rest)
+
+    monkeypatch.setattr(sweep, "evaluate", interrupted)
+    assert sweep.main(args + ["--out", str(broken)]) == 130
+    assert not (broken / "sweep.csv").exists()
+    assert len((broken / sweep.JOURNAL).read_text().splitlines()) == 1 + 2  # header + 2 chunks
+    calls.clear()
+    monkeypatch.setattr(sweep, "evaluate", lambda p, *r: calls.append(len(p)) or real(p, *r))
+    assert sweep.main(args + ["--out", str(broken), "--resume"]) == 0
+    # only the points the journal did not hold, plus the one-point probe of the output columns
+    assert sum(calls) == 36 - 14 + 1
+    assert _csv(broken / "sweep.csv") == _csv(straight / "sweep.csv")
+    assert _csv(broken / "pareto.csv") == _csv(straight / "pareto.csv")
+
+
+def test_resume_refuses_another_sweeps_journal(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / sweep.JOURNAL).write_text(json.dumps({"sweep": "someone-else"}) + "\n")
+    assert sweep.main(SMALL + ["--out", str(out), "--resume"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_killed_sweep_keeps_finished_points(tmp_path):
+    """SIGKILL a real sweep half-way; --resume completes it to the straight run's bytes."""
+    args = ["--model", "resnet20", "--rows", "4,8,16", "--cols", "8,16", "--engine", "cycle",
+            "--progress", "off", "--workers", "1"]
+    killed = tmp_path / "killed"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "dse.sweep", *args, "--out", str(killed)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    journal = killed / sweep.JOURNAL
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        if journal.exists() and len(journal.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.02)
+    if proc.poll() is not None:
+        pytest.fail("the sweep finished before it could be killed")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "sweep.csv").exists()
+    kept = len(journal.read_text().splitlines()) - 1
+    assert 2 <= kept < 6
+    assert sweep.main(args + ["--out", str(killed), "--resume"]) == 0
+    assert sweep.main(args + ["--out", str(tmp_path / "straight")]) == 0
+    assert _csv(killed / "sweep.csv") == _csv(tmp_path / "straight" / "sweep.csv")
+
+
+# ----------------------------------------------------------------------------- bad input
+
+BAD = [
+    (["--rows", "0"], "--rows"),
+    (["--wbits", "3,x"], "--wbits"),
+    (["--wbits", "17"], "--wbits"),
+    (["--model", "resnet99"], "--model"),
+    (["--trace", "/no/such/trace.csv"], "--trace"),
+    (["--rows", "8:4"], "--rows"),
+    (["--cols", "4:8:-1"], "--cols"),
+    (["--dataflow", "xs"], "--dataflow"),
+    (["--objectives", "beauty"], "--objectives"),
+    (["--scheduler", "udp://x"], "--scheduler"),
+    (["--format", "xlsx"], "--format"),
+    (["--sram-kb", "0"], "--sram-kb"),
+    (["--bogus"], "--bogus"),
+]
+
+
+@pytest.mark.parametrize("args,flag", BAD, ids=[b[1] + str(i) for i, b in enumerate(BAD)])
+def test_bad_input_one_line_exit_2_no_file(tmp_path, capsys, args, flag):
+    out = tmp_path / "out"
+    assert sweep.main(args + ["--rows", "8,16"] * (args[0] != "--rows") + ["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and flag in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_malformed_trace_and_unwritable_out(tmp_path):
+    trace = tmp_path / "bad.csv"
+    trace.write_text("layer,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,pad,"
+                     "wbits,abits\nconv1,32,32,3,3,three,16,1,1,2,8\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for args, flag in ((["--trace", str(trace)], "--trace"),
+                       (["--rows", "4,8", "--out", str(blocker / "sub")], "--out")):
+        done = subprocess.run([sys.executable, "-m", "dse.sweep", *args, "--out",
+                               str(tmp_path / "o")] if flag != "--out" else
+                              [sys.executable, "-m", "dse.sweep", *args],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and flag in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+    assert not (tmp_path / "o").exists()
