@@ -1,0 +1,8 @@
+"""dashboards: the wrpn-dse results in a browser (Dash).
+
+    python -m dashboards.app --results DIR     # http://127.0.0.1:8050
+
+Modules: ``load`` (results folder or the default sweep, with messages for the page),
+``frames`` (the table each view shows), ``figures`` (pure DataFrame -> plotly Figure),
+``app`` (layout, callbacks, command line).
+"""

@@ -1,0 +1,237 @@
+"""The table each view shows, shaped from the loaded results: pure functions of DataFrames.
+
+``figures.py`` draws these tables; ``app.py`` only passes the controls' values in between.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from accelsim import ArrayConfig, simulate_gemm
+from accelsim.network import random_operands
+from accelsim.workload import builtin, builtin_names
+from dse.pareto import pareto_ranks
+from dse.results import JOIN_KEY
+from dse.space import DATASETS
+
+# x axes of the accuracy view: the paper's compute cost (its footnote 2), then hardware figures
+# that depend on the array chosen beside it.
+COST_AXES = ("compute_cost_mac_bits", "energy_per_inference_uj", "area_mm2")
+LABELS = {
+    "compute_cost_mac_bits": "compute cost (FMAs x (wbits + abits), paper's footnote 2)",
+    "energy_per_inference_uj": "energy per inference (uJ)",
+    "area_mm2": "area (mm2)",
+    "top1_err_pct": "top-1 error (%)",
+    "latency_ms": "latency (ms)",
+    "power_mw": "power (mW)",
+    "inferences_per_s": "throughput (inferences/s)",
+    "utilization": "PE utilisation",
+    "tops_per_w": "TOPS/W",
+    "weight_memory_kb": "weight memory (kB)",
+    "activation_memory_kb": "activation memory (kB)",
+    "macs_per_inference": "MACs per inference",
+    "total_cycles": "total cycles (stalls included)",
+}
+# Metrics where more is better; every other metric is minimised on a Pareto front.
+MAXIMISE = frozenset({"inferences_per_s", "utilization", "peak_tops", "achieved_tops",
+                      "tops_per_w", "energy_saved_zero_gating_uj"})
+# Columns that are one design point's identity or settings, not something to optimise.
+SETTINGS = ("point_id", "net", "pareto_rank")
+NETWORK_KEY = ("model", "dataset", "width", "widen")
+MAX_CATEGORIES = 40
+
+
+def label(column: str) -> str:
+    return LABELS.get(column, column)
+
+
+def sense(column: str) -> str:
+    """'max' for metrics where more is better, else 'min'."""
+    return "max" if column in MAXIMISE else "min"
+
+
+def metric_columns(sweep: pd.DataFrame) -> list[str]:
+    """Numeric columns a user may put on an axis."""
+    return [c for c in sweep.columns
+            if c not in SETTINGS and pd.api.types.is_numeric_dtype(sweep[c])
+            and not pd.api.types.is_bool_dtype(sweep[c])]
+
+
+def colour_columns(sweep: pd.DataFrame) -> list[str]:
+    """Metrics plus the text columns with few enough values to tell apart by colour."""
+    text = [c for c in sweep.columns if c not in SETTINGS and c not in metric_columns(sweep)
+            and sweep[c].nunique(dropna=False) <= MAX_CATEGORIES]
+    return text + metric_columns(sweep)
+
+
+def options(sweep: pd.DataFrame, column: str) -> list:
+    """The distinct values of a column, sorted, as plain Python values."""
+    if column not in sweep.columns:
+        return []
+    values = pd.unique(sweep[column].dropna())
+    try:
+        values = sorted(values)
+    except TypeError:
+        values = sorted(values, key=str)
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+# ----------------------------------------------------------------------------- accuracy vs cost
+
+def accuracy_points(table: pd.DataFrame, sweep: pd.DataFrame, rows: int, cols: int,
+                    dataflow: str) -> pd.DataFrame:
+    """One row per (network, widths, widening, teacher) and series (paper / measured).
+
+    Measured rows are averaged over their seeds (``runs`` says how many).  The cost columns come
+    from the sweep's point with the same network and widths on the chosen array; the teacher
+    changes accuracy, not hardware, so it is not part of that match.  Rows the sweep has no
+    point for keep empty costs.
+    """
+    table = table.assign(series=np.where(table["source"].str.lower().str.startswith("measured"),
+                                         "measured", "paper"))
+    grouped = table.groupby(list(JOIN_KEY) + ["series"], sort=True, dropna=False)
+    points = grouped.agg(top1_err_pct=("top1_err", "mean"), runs=("top1_err", "size"),
+                         top1_err_std=("top1_err", "std"),
+                         source=("source", lambda s: "+".join(dict.fromkeys(s))),
+                         scheme=("scheme", lambda s: "+".join(dict.fromkeys(x for x in s if x))))
+    points = points.reset_index()
+    key = list(NETWORK_KEY) + ["wbits", "abits"]
+    costs = [c for c in COST_AXES if c in sweep.columns]
+    chosen = sweep[(sweep["rows"] == rows) & (sweep["cols"] == cols)
+                   & (sweep["dataflow"] == dataflow)] if len(sweep) else sweep
+    if len(chosen):
+        # One configuration of everything else (SRAMs, clock, batch): the sweep's first.
+        for column in ("acc_bits", "freq_mhz", "ifmap_sram_kb", "filter_sram_kb",
+                       "ofmap_sram_kb", "dram_bw_bytes_per_cycle", "batch"):
+            if column in chosen.columns:
+                chosen = chosen[chosen[column] == chosen[column].iloc[0]]
+        chosen = chosen[key + costs].drop_duplicates(key)
+        points = points.merge(chosen, on=key, how="left")
+    else:
+        for column in costs:
+            points[column] = np.nan
+    return points
+
+
+def front_mask(frame: pd.DataFrame, objectives: dict[str, str]) -> np.ndarray:
+    """True for the rows on the Pareto front of ``objectives``; rows with a gap are never on it."""
+    mask = np.zeros(len(frame), dtype=bool)
+    complete = frame[list(objectives)].notna().all(axis=1).to_numpy()
+    if complete.any():
+        mask[complete] = pareto_ranks(frame[complete], objectives) == 1
+    return mask
+
+
+# ----------------------------------------------------------------------------- explorer
+
+def filter_sweep(sweep: pd.DataFrame, filters: dict[str, list]) -> pd.DataFrame:
+    """Rows whose value in each filtered column is one of the chosen values (None: no filter)."""
+    keep = np.ones(len(sweep), dtype=bool)
+    for column, chosen in filters.items():
+        if chosen is None or column not in sweep.columns:
+            continue
+        keep &= sweep[column].isin(chosen).to_numpy()
+    return sweep[keep]
+
+
+def explorer_front(shown: pd.DataFrame, x: str, y: str, senses: dict[str, str]) -> pd.DataFrame:
+    """The Pareto front of the shown points over x and y, sorted along x: what is exported."""
+    objectives = {x: senses.get(x, sense(x)), y: senses.get(y, sense(y))}
+    front = shown[front_mask(shown, objectives)]
+    return front.sort_values([x, y], kind="stable")
+
+
+# ----------------------------------------------------------------------------- footprint
+
+def footprint_bars(footprint: pd.DataFrame, phase: str, batch: int, wbits: int,
+                   abits: int) -> pd.DataFrame:
+    """Weights and activations (MiB) per network at a batch and precision.
+
+    ``training.footprint`` measures at batch 1 in fp32 and scales activations linearly with the
+    batch and abits/32, weights with wbits/32; the same rule takes any of its rows to the
+    batch and widths asked for here.
+    """
+    rows = footprint[footprint["phase"] == phase]
+    base = rows.sort_values(["wbits", "batch"], ascending=[False, True]).drop_duplicates("model")
+    order = list(dict.fromkeys(footprint["model"]))
+    base = base.set_index("model").loc[[m for m in order if m in set(base["model"])]]
+    return pd.DataFrame({
+        "model": base.index,
+        "weights_mib": (base["weights_mib"] / base["wbits"] * wbits).to_numpy(),
+        "activations_mib": (base["activations_mib"] / (base["batch"] * base["abits"])
+                            * batch * abits).to_numpy(),
+    })
+
+
+# ----------------------------------------------------------------------------- inside the array
+
+@dataclass(frozen=True)
+class ArrayRun:
+    """One layer of one design point run clock by clock on the array (accelsim's cycle model)."""
+
+    layer: str
+    m: int
+    n: int
+    k: int
+    rows: int
+    cols: int
+    dataflow: str
+    cycles: int
+    utilization: float
+    macs: int
+    pe_busy: np.ndarray      # (rows, cols) busy cycles (MACs) of each PE
+    folds: pd.DataFrame      # fold, first_row, first_col, start_clock, clocks, macs, utilization
+
+
+def network_layers(model: str, dataset: str, width: float, widen: str) -> list[str]:
+    """Layer names of a built-in network; empty for a network the simulator does not build."""
+    workload = _workload(model, dataset, float(width), widen)
+    return [] if workload is None else [layer.name for layer in workload.layers]
+
+
+@lru_cache(maxsize=64)
+def _workload(model: str, dataset: str, width: float, widen: str):
+    if model not in builtin_names() or dataset not in DATASETS:
+        return None
+    image_size, channels, classes = DATASETS[dataset]
+    return builtin(model, width=width, widen=widen, image_size=image_size, in_channels=channels,
+                   num_classes=classes)
+
+
+@lru_cache(maxsize=32)
+def array_run(model: str, dataset: str, width: float, widen: str, layer: str, rows: int,
+              cols: int, dataflow: str, wbits: int, abits: int, seed: int = 0) -> ArrayRun:
+    """Simulate one layer at batch 1 on seeded random operand codes of the array's widths.
+
+    Busy cycles and the fold sequence depend on the GEMM's shape, not on the operand values, so
+    random codes show the same picture as trained ones.  Raises ValueError for an unknown
+    network or layer.
+    """
+    workload = _workload(model, dataset, float(width), widen)
+    if workload is None:
+        raise ValueError(f"{model} on {dataset} is not a network the simulator builds "
+                         f"({', '.join(builtin_names())} on {', '.join(DATASETS)})")
+    found = [l for l in workload.layers if l.name == layer]
+    if not found:
+        raise ValueError(f"{model} has no layer {layer!r}")
+    m, n, k = found[0].gemm(1)
+    cfg = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, wbits=wbits, abits=abits)
+    a, w = random_operands(m, n, k, cfg, np.random.default_rng(seed))
+    result = simulate_gemm(a, w, cfg)
+    log = result.fold_log
+    clocks = log[:, 2]
+    folds = pd.DataFrame({
+        "fold": np.arange(len(log)), "first_row": log[:, 0], "first_col": log[:, 1],
+        "start_clock": np.concatenate([[0], np.cumsum(clocks)[:-1]]), "clocks": clocks,
+        "macs": log[:, 3]})
+    folds["utilization"] = folds["macs"] / (folds["clocks"] * cfg.pes)
+    return ArrayRun(layer, m, n, k, rows, cols, dataflow, result.cycles, result.utilization,
+                    result.macs, result.pe_busy, folds)
+
+
+__all__ = ["COST_AXES", "LABELS", "ArrayRun", "accuracy_points", "array_run", "colour_columns",
+           "explorer_front", "filter_sweep", "footprint_bars", "front_mask", "label",
+           "metric_columns", "network_layers", "options", "sense"]
