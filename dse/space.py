@@ -22,6 +22,10 @@ HARDWARE_COLUMNS = ("rows", "cols", "dataflow", "wbits", "abits", "acc_bits", "f
                     "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
                     "dram_bw_bytes_per_cycle", "batch")
 NETWORK_COLUMNS = ("model", "dataset", "width", "widen", "teacher")
+SRAM_COLUMNS = ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb")
+# The grid's axes: one SRAM size (sram_kb) sizes all three SRAMs.
+GRID_AXES = ("rows", "cols", "dataflow", "wbits", "abits", "acc_bits", "freq_mhz", "sram_kb",
+             "dram_bw_bytes_per_cycle", "batch")
 # Image size and channels of the data sets a built-in CIFAR ResNet is shaped for.
 DATASETS = {"cifar10": (32, 3, 10), "fashionmnist": (28, 1, 10)}
 MAX_POINTS = 50_000_000
@@ -173,7 +177,10 @@ def build_networks(model: str | None, trace: str | None, widths: list[float], wi
 
 @dataclass(frozen=True)
 class DesignSpace:
-    """Every option's values; ``points()`` is their product, one row per design point."""
+    """Every option's values; ``points()`` is their product, one row per design point.
+
+    ``hardware`` maps each of GRID_AXES to its values.
+    """
 
     hardware: dict[str, list]
     networks: list[Network]
@@ -192,7 +199,7 @@ class DesignSpace:
         Network varies slowest so that points sharing a layer table are contiguous.
         """
         grids = [np.arange(len(self.networks)), np.arange(len(self.teachers))]
-        grids += [np.arange(len(self.hardware[c])) for c in HARDWARE_COLUMNS]
+        grids += [np.arange(len(self.hardware[c])) for c in GRID_AXES]
         index = np.stack([g.ravel() for g in np.meshgrid(*grids, indexing="ij")], axis=1) \
             if self.size else np.zeros((0, len(grids)), dtype=np.int64)
         frame = pd.DataFrame({"point_id": np.arange(len(index), dtype=np.int64),
@@ -201,12 +208,13 @@ class DesignSpace:
             frame[column] = np.array([getattr(n, attr) for n in self.networks],
                                      dtype=object if column != "width" else float)[index[:, 0]]
         frame["teacher"] = np.array(self.teachers, dtype=object)[index[:, 1]]
-        for i, column in enumerate(HARDWARE_COLUMNS, start=2):
-            values = self.hardware[column]
-            dtype = object if column == "dataflow" else (
+        for i, axis in enumerate(GRID_AXES, start=2):
+            values = self.hardware[axis]
+            dtype = object if axis == "dataflow" else (
                 float if isinstance(values[0], float) else np.int64)
-            frame[column] = np.array(values, dtype=dtype)[index[:, i]]
-        return frame
+            for column in (SRAM_COLUMNS if axis == "sram_kb" else (axis,)):
+                frame[column] = np.array(values, dtype=dtype)[index[:, i]]
+        return frame[["point_id", "net", *NETWORK_COLUMNS, *HARDWARE_COLUMNS]]
 
 
 def check_configs(points: pd.DataFrame) -> None:

@@ -136,7 +136,7 @@ def space_from_args(args: argparse.Namespace) -> DesignSpace:
                                  accepts="integers 2..48"),
         "freq_mhz": parse_values("--freq-mhz", args.freq_mhz, "float", low=1e-9,
                                  accepts="frequencies in MHz > 0"),
-        "ifmap_sram_kb": sram, "filter_sram_kb": sram, "ofmap_sram_kb": sram,
+        "sram_kb": sram,
         "dram_bw_bytes_per_cycle": parse_values("--dram-bw", args.dram_bw, "float", low=1e-9,
                                                 accepts="bytes per cycle > 0"),
         "batch": parse_values("--batch", args.batch, "int", low=1),
