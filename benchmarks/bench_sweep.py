@@ -55,12 +55,15 @@ def bench_pairs(repeats: int) -> dict:
     networks = space.networks
     evaluate(points.iloc[:100], networks)  # warm caches
     pairs = len(points) * len(networks[0].layers)
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         evaluate(points, networks)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    # CPU seconds of this process: what one core delivers when the machine is shared
     return {"points": len(points), "pairs": pairs, "median_s": statistics.median(times),
+            "pairs_per_cpu_s": pairs / statistics.median(cpu),
             "best_s": min(times), "pairs_per_s_median": pairs / statistics.median(times),
             "pairs_per_s_best": pairs / min(times)}
 
@@ -138,7 +141,8 @@ def main() -> None:
         print(f"\n1. analytic engine, one core: {pairs['points']:,} points x 56 layers = "
               f"{pairs['pairs']:,} pairs in {pairs['median_s']:.3f} s (median of {repeats}; best "
               f"{pairs['best_s']:.3f} s) -> {pairs['pairs_per_s_median'] / 1e6:.2f} M pairs/s "
-              f"median, {pairs['pairs_per_s_best'] / 1e6:.2f} M best  (target >= 1 M)")
+              f"median, {pairs['pairs_per_s_best'] / 1e6:.2f} M best; "
+              f"{pairs['pairs_per_cpu_s'] / 1e6:.2f} M per CPU-second  (target >= 1 M)")
 
     if "2" in args.only:
         wall = bench_wall(repeats)

@@ -29,6 +29,9 @@ GRID_AXES = ("rows", "cols", "dataflow", "wbits", "abits", "acc_bits", "freq_mhz
 # Image size and channels of the data sets a built-in CIFAR ResNet is shaped for.
 DATASETS = {"cifar10": (32, 3, 10), "fashionmnist": (28, 1, 10)}
 MAX_POINTS = 50_000_000
+# Command-line flags of config fields whose names differ.
+FLAGS = {"ifmap_sram_kb": "--sram-kb", "filter_sram_kb": "--sram-kb", "ofmap_sram_kb": "--sram-kb",
+         "dram_bw_bytes_per_cycle": "--dram-bw"}
 
 
 class UsageError(ValueError):
@@ -226,7 +229,9 @@ def check_configs(points: pd.DataFrame) -> None:
             ArrayConfig(**{k: (v.item() if hasattr(v, "item") else v)
                            for k, v in config.items()})
         except ValueError as err:
-            raise UsageError("--" + str(err).split("=")[0].replace("_", "-"), str(err)) from None
+            field = str(err).split("=")[0]
+            flag = FLAGS.get(field, "--" + field.replace("_", "-"))
+            raise UsageError(flag, str(err)) from None
 
 
 def config_of(row) -> ArrayConfig:

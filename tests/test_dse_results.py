@@ -56,3 +56,13 @@ def test_bad_accuracy_csv(tmp_path):
                     "source\nresnet56,cifar10,two,8,none,1,,,,,7,measured\n")
     with pytest.raises(ValueError, match="line 2: wbits='two'"):
         read_accuracy(path)
+
+
+def test_dse_runs_without_torch_or_training():
+    import subprocess
+    import sys
+    code = ("import sys, dse.sweep, dse.results, dse.pareto; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'training')]; "
+            "sys.exit(f'imported {bad}' if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
