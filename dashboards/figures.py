@@ -43,6 +43,12 @@ def empty_figure(message: str) -> go.Figure:
     return fig
 
 
+def _ids(frame: pd.DataFrame) -> list[int]:
+    """point_ids as a plain list: Dash leaves base64-packed customdata (a NumPy array) out of
+    the clickData and selectedData it sends back, and the page needs them to map points to rows."""
+    return frame["point_id"].tolist()
+
+
 def _bits(frame: pd.DataFrame) -> pd.Series:
     return ("W" + frame["wbits"].astype(int).astype(str) + "/A"
             + frame["abits"].astype(int).astype(str))
@@ -136,22 +142,22 @@ def explorer_figure(shown: pd.DataFrame, front: pd.DataFrame, x: str, y: str,
         marker.update(color=shown[colour], colorscale="Viridis", showscale=True,
                       colorbar=dict(title=dict(text=colour, side="right")))
         fig.add_trace(POINTS(x=shown[x], y=shown[y], mode="markers", name="design points",
-                                 customdata=shown["point_id"], text=hover,
+                                 customdata=_ids(shown), text=hover,
                                  hovertemplate=template, marker=marker))
     elif colour and colour in shown.columns:
         for i, (value, rows) in enumerate(shown.groupby(colour, sort=True).groups.items()):
             part = shown.loc[rows]
             fig.add_trace(POINTS(
                 x=part[x], y=part[y], mode="markers", name=f"{colour}={value}",
-                customdata=part["point_id"], text=hover[rows], hovertemplate=template,
+                customdata=_ids(part), text=hover[rows], hovertemplate=template,
                 marker=dict(marker, color=PALETTE[i % len(PALETTE)])))
     else:
         fig.add_trace(POINTS(x=shown[x], y=shown[y], mode="markers", name="design points",
-                                 customdata=shown["point_id"], text=hover,
+                                 customdata=_ids(shown), text=hover,
                                  hovertemplate=template, marker=marker))
     fig.add_trace(go.Scatter(
         x=front[x], y=front[y], mode="lines+markers", name=f"Pareto front ({len(front)})",
-        customdata=front["point_id"], text=hover[front.index], hovertemplate=template,
+        customdata=_ids(front), text=hover[front.index], hovertemplate=template,
         line=FRONT_STYLE, marker=dict(size=10, symbol="circle-open", color=FRONT_STYLE["color"],
                                       line=dict(width=2))))
     fig.update_layout(

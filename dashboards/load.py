@@ -41,7 +41,9 @@ DEFAULT_TEACHERS = ("none", "resnet101")
 DEFAULT_HARDWARE = {
     "rows": [4, 8, 16, 32], "cols": [4, 8, 16, 32], "dataflow": ["os", "ws", "is"],
     "wbits": [1, 2, 4, 8, 32], "abits": [4, 8, 32], "acc_bits": [32], "freq_mhz": [1000.0],
-    "ifmap_sram_kb": [64.0], "filter_sram_kb": [64.0], "ofmap_sram_kb": [64.0],
+    # dse names one SRAM size for all three (sram_kb); the three sizes are kept beside it for
+    # dse versions that take them apart.  A single value each: they do not grow the grid.
+    "sram_kb": [64.0], "ifmap_sram_kb": [64.0], "filter_sram_kb": [64.0], "ofmap_sram_kb": [64.0],
     "dram_bw_bytes_per_cycle": [16.0], "batch": [1],
 }
 

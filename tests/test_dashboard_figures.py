@@ -1,0 +1,258 @@
+"""dashboards without a browser: the tables, the figures, loading results, the command line."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboards import app as dash_app
+from dashboards import figures, frames, load
+from dse.pareto import brute_force_ranks
+from dse.results import ACCURACY_COLUMNS, join_accuracy
+
+SMALL_HARDWARE = dict(load.DEFAULT_HARDWARE, rows=[4, 8], cols=[8], dataflow=["os", "ws"],
+                      wbits=[2, 4, 32], abits=[8, 32])
+
+
+@pytest.fixture(scope="module")
+def sweep() -> pd.DataFrame:
+    frame = load.default_sweep(models=("resnet44", "resnet56"), hardware=SMALL_HARDWARE)
+    return join_accuracy(load.check_sweep(frame, "test sweep"))
+
+
+def measured_rows() -> pd.DataFrame:
+    rows = [dict(model="resnet56", dataset="cifar10", wbits=2, abits=8, widen="first30", width=1,
+                 teacher="", scheme="wrpn", epochs=3, seed=seed, top1_err=err, source="measured")
+            for seed, err in ((0, 9.0), (1, 10.0))]
+    return pd.DataFrame(rows, columns=list(ACCURACY_COLUMNS))
+
+
+def results_dir(tmp_path, sweep, **files):
+    sweep.to_csv(tmp_path / "sweep.csv", index=False)
+    for name, text in files.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+    return tmp_path
+
+
+# ----------------------------------------------------------------------------- accuracy view
+
+def test_accuracy_points_match_every_paper_row_and_average_measured_seeds(tmp_path, sweep):
+    results = load.load(results_dir(tmp_path, sweep,
+                                    accuracy=measured_rows().to_csv(index=False)))
+    points = frames.accuracy_points(results.accuracy, results.sweep, 8, 8, "os")
+    paper = points[points["series"] == "paper"]
+    assert len(paper) == 48 and paper["compute_cost_mac_bits"].notna().all()
+    measured = points[points["series"] == "measured"]
+    assert len(measured) == 1 and measured["runs"].item() == 2
+    assert measured["top1_err_pct"].item() == pytest.approx(9.5)
+    # Compute cost is the network's MACs x (wbits + abits), whatever the array.
+    row = sweep[(sweep.model == "resnet56") & (sweep.widen == "first30") & (sweep.wbits == 2)
+                & (sweep.abits == 8)].iloc[0]
+    assert measured["compute_cost_mac_bits"].item() == row["macs_per_inference"] * 10
+    on_4x8 = frames.accuracy_points(results.accuracy, results.sweep, 4, 8, "os")
+    assert not np.allclose(on_4x8["area_mm2"], points["area_mm2"])
+
+
+def test_accuracy_figure_series_front_and_switchable_x(tmp_path, sweep):
+    results = load.load(results_dir(tmp_path, sweep,
+                                    accuracy=measured_rows().to_csv(index=False)))
+    points = frames.accuracy_points(results.accuracy, results.sweep, 8, 8, "os")
+    fig = figures.accuracy_cost_figure(points, "compute_cost_mac_bits")
+    names = [t.name for t in fig.data]
+    assert any(n.startswith("paper: wrpn") for n in names)
+    assert any(n.startswith("measured: wrpn") for n in names)
+    drawn = sum(len(t.x) for t in fig.data if t.name != "Pareto front")
+    assert drawn == len(points)
+    front = fig.data[names.index("Pareto front")]
+    xs, ys = np.asarray(front.x), np.asarray(front.y)
+    assert (np.diff(xs) >= 0).all() and (np.diff(ys) <= 0).all()
+    # Nothing drawn lies below-left of the front.
+    best = points["top1_err_pct"][points["compute_cost_mac_bits"] <= xs[0]].min()
+    assert ys[0] == best
+    energy = figures.accuracy_cost_figure(points, "energy_per_inference_uj", "8x8 OS")
+    assert energy.layout.xaxis.title.text == frames.label("energy_per_inference_uj")
+    assert not np.array_equal(np.asarray(energy.data[0].x), np.asarray(fig.data[0].x))
+
+
+def test_accuracy_figure_without_matching_points_says_so(sweep):
+    table = measured_rows().assign(model="resnet20")
+    fig = figures.accuracy_cost_figure(
+        frames.accuracy_points(table, sweep, 8, 8, "os"), "compute_cost_mac_bits")
+    assert len(fig.data) == 0 and "No accuracy row" in fig.layout.annotations[0].text
+
+
+# ----------------------------------------------------------------------------- footprint view
+
+def test_footprint_bars_scale_with_batch_and_precision():
+    table = load.shipped_footprint()
+    base = frames.footprint_bars(table, "training", 1, 32, 32)
+    assert list(base["model"]) == list(dict.fromkeys(table["model"]))
+    row = table[(table.model == "alexnet") & (table.phase == "training") & (table.batch == 32)
+                & (table.wbits == 32)].iloc[0]
+    at_32 = frames.footprint_bars(table, "training", 32, 32, 32).set_index("model")
+    assert at_32.loc["alexnet", "activations_mib"] == pytest.approx(row["activations_mib"],
+                                                                    rel=1e-3)
+    low = frames.footprint_bars(table, "training", 32, 2, 8).set_index("model")
+    assert np.allclose(low["weights_mib"], at_32["weights_mib"] / 16)
+    assert np.allclose(low["activations_mib"], at_32["activations_mib"] / 4)
+    # The paper's observation: at batch 32 activations outweigh weights in training...
+    assert (at_32.loc["resnet50", "activations_mib"] > at_32.loc["resnet50", "weights_mib"])
+    # ...and at batch 1 inference the weights dominate.
+    one = frames.footprint_bars(table, "inference", 1, 32, 32).set_index("model")
+    assert (one["weights_mib"] > one["activations_mib"]).all()
+    fig = figures.footprint_figure(low.reset_index(), "training", 32, 2, 8, log_y=False)
+    assert [t.name for t in fig.data] == ["weights", "activations"]
+    assert fig.layout.barmode == "group" and len(fig.data[0].x) == len(low)
+    assert fig.layout.yaxis.type == "linear"
+
+
+# ----------------------------------------------------------------------------- explorer
+
+def test_explorer_front_is_the_non_dominated_set_of_the_filtered_points(sweep):
+    shown = frames.filter_sweep(sweep, {"dataflow": ["os"], "rows": [4, 8], "model": None})
+    assert set(shown["dataflow"]) == {"os"} and len(shown) == len(sweep) // 2
+    front = frames.explorer_front(shown, "area_mm2", "inferences_per_s", {})
+    values = np.column_stack([shown["area_mm2"], -shown["inferences_per_s"]])
+    expected = shown["point_id"][brute_force_ranks(values) == 1]
+    assert sorted(front["point_id"]) == sorted(expected)
+    assert (np.diff(front["area_mm2"].to_numpy()) >= 0).all()
+    flipped = frames.explorer_front(shown, "area_mm2", "inferences_per_s",
+                                    {"inferences_per_s": "min"})
+    assert set(flipped["point_id"]) != set(front["point_id"])
+
+
+def test_explorer_front_skips_points_with_unknown_accuracy(sweep):
+    front = frames.explorer_front(sweep, "energy_per_inference_uj", "top1_err_pct", {})
+    assert len(front) and front["top1_err_pct"].notna().all()
+
+
+def test_explorer_figure_draws_every_point_and_the_front(sweep):
+    front = frames.explorer_front(sweep, "area_mm2", "latency_ms", {})
+    senses = {"area_mm2": "min", "latency_ms": "min"}
+    numeric = figures.explorer_figure(sweep, front, "area_mm2", "latency_ms", "power_mw", senses)
+    assert len(numeric.data) == 2 and len(numeric.data[0].x) == len(sweep)
+    assert numeric.data[0].marker.showscale
+    by_model = figures.explorer_figure(sweep, front, "area_mm2", "latency_ms", "model", senses,
+                                       log_x=True)
+    points = [t for t in by_model.data if not t.name.startswith("Pareto")]
+    assert [t.name for t in points] == ["model=resnet44", "model=resnet56"]
+    assert sum(len(t.x) for t in points) == len(sweep)
+    assert by_model.layout.xaxis.type == "log"
+    line = by_model.data[-1]
+    assert list(line.customdata) == list(front["point_id"])
+    empty = figures.explorer_figure(sweep.iloc[:0], front.iloc[:0], "area_mm2", "latency_ms",
+                                    None, senses)
+    assert "No design point" in empty.layout.annotations[0].text
+
+
+def test_metric_and_colour_columns(sweep):
+    metrics = frames.metric_columns(sweep)
+    assert "energy_per_inference_uj" in metrics and "point_id" not in metrics
+    assert "model" not in metrics and "model" in frames.colour_columns(sweep)
+    assert frames.sense("tops_per_w") == "max" and frames.sense("latency_ms") == "min"
+
+
+# ----------------------------------------------------------------------------- inside the array
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_array_run_busy_map_and_folds_add_up(dataflow):
+    run = frames.array_run("resnet20", "cifar10", 1.0, "none", "stage3.block1.conv1", 4, 8,
+                           dataflow, 2, 8)
+    m, n, k = run.m, run.n, run.k
+    assert run.pe_busy.shape == (4, 8)
+    assert run.pe_busy.sum() == run.macs == m * n * k
+    assert run.folds["macs"].sum() == run.macs
+    assert run.folds["clocks"].sum() == run.cycles + 1  # SCALE-Sim's cycles are clocks - 1
+    sr, sc = {"os": (m, n), "ws": (k, n), "is": (k, m)}[dataflow]
+    assert len(run.folds) == -(-sr // 4) * -(-sc // 8)
+    heat = figures.pe_heatmap_figure(run)
+    assert np.array_equal(np.asarray(heat.data[0].z), run.pe_busy)
+    timeline = figures.fold_timeline_figure(run)
+    bars = timeline.data[0]
+    assert len(bars.x) == min(len(run.folds), figures.MAX_TIMELINE_BARS)
+    assert np.sum(bars.width) == run.folds["clocks"].sum()
+
+
+def test_fold_groups_merge_many_folds_without_losing_work():
+    folds = pd.DataFrame({"fold": np.arange(1000), "first_row": 0, "first_col": 0,
+                          "start_clock": np.arange(1000) * 10, "clocks": 10, "macs": 160})
+    bars = figures.fold_groups(folds, pes=32, limit=300)
+    assert len(bars) == 300 and bars["clocks"].sum() == 10_000 and bars["macs"].sum() == 160_000
+    assert bars["first_fold"].iloc[0] == 0 and bars["last_fold"].iloc[-1] == 999
+    assert np.allclose(bars["utilization"], 0.5)
+
+
+def test_array_run_rejects_unknown_networks_and_layers():
+    with pytest.raises(ValueError, match="not a network"):
+        frames.array_run("mytrace", "cifar10", 1.0, "none", "conv1", 8, 8, "os", 2, 8)
+    with pytest.raises(ValueError, match="no layer"):
+        frames.array_run("resnet20", "cifar10", 1.0, "none", "nope", 8, 8, "os", 2, 8)
+    assert frames.network_layers("mytrace", "cifar10", 1.0, "none") == []
+
+
+# ----------------------------------------------------------------------------- loading results
+
+def test_default_sweep_is_used_without_a_results_folder():
+    results = load.load(None)
+    assert len(results.sweep) == 11_520 and not results.messages
+    assert results.sweep["top1_err_pct"].notna().any()
+    assert "default sweep" in results.source
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("rows,cols\n8,8\n", "missing columns model"),
+    ("model,rows,cols,dataflow,wbits,abits\nresnet56,eight,8,os,2,8\n", "line 2: rows='eight'"),
+    ("model,rows,cols,dataflow,wbits,abits\n", "no design points"),
+    ('model,rows\n"resnet56,8\n', "cannot be read"),
+    ("", "cannot be read"),
+])
+def test_malformed_sweep_becomes_a_message(tmp_path, text, expected):
+    (tmp_path / "sweep.csv").write_text(text)
+    results = load.load(tmp_path)
+    assert results.sweep.empty
+    assert len(results.messages) == 1 and expected in results.messages[0]
+    assert str(tmp_path) not in results.messages[0]  # files are named relative to the folder
+
+
+def test_malformed_accuracy_and_footprint_fall_back_with_messages(tmp_path, sweep):
+    folder = results_dir(tmp_path, sweep, accuracy="model,wbits\nresnet56,2\n",
+                         footprint="model,phase,batch,wbits,abits,weights_mib,activations_mib\n"
+                                   "alexnet,training,1,32,32,lots,1\n")
+    results = load.load(folder)
+    assert len(results.messages) == 2
+    assert "accuracy.csv" in results.messages[0] and "missing columns" in results.messages[0]
+    assert "footprint.csv line 2" in results.messages[1]
+    assert str(tmp_path) not in " ".join(results.messages)
+    assert len(results.accuracy) == 48 and len(results.footprint) == 84
+
+
+def test_results_folder_without_sweep_uses_default_and_says_so(tmp_path):
+    results = load.load(tmp_path)
+    assert len(results.sweep) == 11_520 and "No sweep.csv" in results.messages[0]
+
+
+def test_malformed_sweep_page_shows_the_message(tmp_path):
+    (tmp_path / "sweep.csv").write_text("rows,cols\n8,8\n")
+    app = dash_app.create_app(load.load(tmp_path))
+    layout = app.server.test_client().get("/_dash-layout").get_data(as_text=True)
+    assert "missing columns model" in layout and "Traceback" not in layout
+
+
+# ----------------------------------------------------------------------------- command line
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--port", "http"], "--port: 'http' is not a port"),
+    (["--port", "70000"], "--port: '70000' is not a port"),
+    (["--results", "/no/such/folder"], "--results: '/no/such/folder' is not a folder"),
+    (["--colour"], "unrecognized arguments: --colour"),
+])
+def test_bad_command_line_is_one_line_and_exit_2(capsys, argv, expected):
+    assert dash_app.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err and "Traceback" not in err
+
+
+def test_defaults_are_loopback_and_no_debug():
+    args = dash_app.parse_args([])
+    assert args.host == "127.0.0.1" and args.port == 8050 and args.debug is False
+    assert dash_app.parse_args(["--debug"]).debug is True
