@@ -95,6 +95,24 @@ def _advance(head, length):
 
 
 @njit(cache=True, inline="always")
+def _feed_row_line(line, ok, row, head, length, value, valid):
+    """Load the first register of row ``row``'s delay line (both copies, see above)."""
+    line[row, head] = value
+    line[row, head + length] = value
+    ok[row, head] = valid
+    ok[row, head + length] = valid
+
+
+@njit(cache=True, inline="always")
+def _feed_column_line(line, ok, col, head, length, value, valid):
+    """Load the first register of column ``col``'s delay line (both copies)."""
+    line[head, col] = value
+    line[head + length, col] = value
+    ok[head, col] = valid
+    ok[head + length, col] = valid
+
+
+@njit(cache=True, inline="always")
 def _log_fold(fold_log, stats, row0, col0, clocks, busy_before):
     fold = stats[STAT_FOLDS]
     fold_log[fold, FOLD_ROW0] = row0
@@ -146,20 +164,14 @@ def run_output_stationary(act, wgt, rows, cols, mode, acc_bits, out, stats, pe_b
                     k = clock - i
                     valid = i < r_used and 0 <= k < k_len
                     value = act[r0 + i, k] if valid else act[0, 0] - act[0, 0]
-                    act_line[i, act_head] = value
-                    act_line[i, act_head + cols] = value
-                    act_ok[i, act_head] = valid
-                    act_ok[i, act_head + cols] = valid
+                    _feed_row_line(act_line, act_ok, i, act_head, cols, value, valid)
                     act_reads += valid
                 wgt_head = _advance(wgt_head, rows)
                 for j in range(cols):
                     k = clock - j
                     valid = j < c_used and 0 <= k < k_len
                     value = wgt[k, c0 + j] if valid else wgt[0, 0] - wgt[0, 0]
-                    wgt_line[wgt_head, j] = value
-                    wgt_line[wgt_head + rows, j] = value
-                    wgt_ok[wgt_head, j] = valid
-                    wgt_ok[wgt_head + rows, j] = valid
+                    _feed_column_line(wgt_line, wgt_ok, j, wgt_head, rows, value, valid)
                     wgt_reads += valid
                 # Every PE whose two registers hold valid operands performs one MAC.
                 for i in range(rows):
@@ -232,10 +244,7 @@ def run_stationary(stationary, streaming, rows, cols, mode, acc_bits, stationary
                     valid = tile_row < r_used and j < c_used
                     value = (stationary[r0 + tile_row, c0 + j] if valid
                              else stationary[0, 0] - stationary[0, 0])
-                    held_line[held_head, j] = value
-                    held_line[held_head + rows, j] = value
-                    held_ok[held_head, j] = valid
-                    held_ok[held_head + rows, j] = valid
+                    _feed_column_line(held_line, held_ok, j, held_head, rows, value, valid)
                     held_reads += valid
             stream_ok[:, :] = 0
             psum_ok[:, :] = 0
@@ -246,10 +255,7 @@ def run_stationary(stationary, streaming, rows, cols, mode, acc_bits, stationary
                     t = clock - i
                     valid = i < r_used and 0 <= t < t_len
                     value = streaming[t, r0 + i] if valid else streaming[0, 0] - streaming[0, 0]
-                    stream_line[i, stream_head] = value
-                    stream_line[i, stream_head + cols] = value
-                    stream_ok[i, stream_head] = valid
-                    stream_ok[i, stream_head + cols] = valid
+                    _feed_row_line(stream_line, stream_ok, i, stream_head, cols, value, valid)
                     stream_reads += valid
                 # Partial sums move one PE down: bottom-up, so each row reads the old one above.
                 for i in range(rows - 1, -1, -1):
