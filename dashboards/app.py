@@ -245,7 +245,7 @@ def create_app(results: Results) -> Dash:
                   State("ex-colour", "value"), prevent_initial_call=True)
     def _selection(selected, x, y, x_sense, y_sense, *rest):
         *chosen, colour = rest
-        ids = [p["customdata"] for p in (selected or {}).get("points", []) if "customdata" in p]
+        ids = frames.event_point_ids(selected)
         if ids:
             picked = sweep[sweep["point_id"].isin(ids)]
             return points_table(picked, table_columns(x, y, colour), "Selected")
@@ -268,7 +268,7 @@ def create_app(results: Results) -> Dash:
                   Output("arr-wbits", "value"), Output("arr-abits", "value"),
                   Input("ex-graph", "clickData"), prevent_initial_call=True)
     def _pick(click):
-        ids = [p["customdata"] for p in (click or {}).get("points", []) if "customdata" in p]
+        ids = frames.event_point_ids(click)
         rows = sweep[sweep["point_id"] == ids[0]] if ids else sweep.iloc[:0]
         if rows.empty:
             raise PreventUpdate

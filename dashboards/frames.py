@@ -144,6 +144,20 @@ def explorer_front(shown: pd.DataFrame, x: str, y: str, senses: dict[str, str]) 
     return front.sort_values([x, y], kind="stable")
 
 
+def event_point_ids(event: dict | None) -> list[int]:
+    """point_ids of a Graph's clickData / selectedData: customdata, else the ``#id`` that starts
+    each explorer point's text."""
+    ids = []
+    for point in (event or {}).get("points", []):
+        if "customdata" in point:
+            ids.append(int(point["customdata"]))
+        elif str(point.get("text", "")).startswith("#"):
+            head = str(point["text"])[1:].split(" ", 1)[0]
+            if head.isdigit():
+                ids.append(int(head))
+    return ids
+
+
 # ----------------------------------------------------------------------------- footprint
 
 def footprint_bars(footprint: pd.DataFrame, phase: str, batch: int, wbits: int,
@@ -233,5 +247,5 @@ def array_run(model: str, dataset: str, width: float, widen: str, layer: str, ro
 
 
 __all__ = ["COST_AXES", "LABELS", "ArrayRun", "accuracy_points", "array_run", "colour_columns",
-           "explorer_front", "filter_sweep", "footprint_bars", "front_mask", "label",
-           "metric_columns", "network_layers", "options", "sense"]
+           "event_point_ids", "explorer_front", "filter_sweep", "footprint_bars", "front_mask",
+           "label", "metric_columns", "network_layers", "options", "sense"]

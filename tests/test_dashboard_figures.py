@@ -145,6 +145,13 @@ def test_explorer_figure_draws_every_point_and_the_front(sweep):
     assert "No design point" in empty.layout.annotations[0].text
 
 
+def test_event_point_ids_read_customdata_or_the_text_prefix():
+    event = {"points": [{"customdata": 7, "text": "#9 x"}, {"text": "#12 resnet56 none W2/A8"},
+                        {"text": "no id"}, {"x": 1}]}
+    assert frames.event_point_ids(event) == [7, 12]
+    assert frames.event_point_ids(None) == []
+
+
 def test_metric_and_colour_columns(sweep):
     metrics = frames.metric_columns(sweep)
     assert "energy_per_inference_uj" in metrics and "point_id" not in metrics

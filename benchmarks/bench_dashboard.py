@@ -1,0 +1,130 @@
+"""The dashboard's two timing targets (issue 6), medians of repeated runs.
+
+    python benchmarks/bench_dashboard.py [--repeats 5] [--points 10000]
+
+1. First page usable: from ``page.goto`` in a fresh browser page (empty cache) until the first
+   view's figure is drawn with its points (``gd._fullData`` filled), in Debian's Chromium driven
+   by Playwright, the app served in-process.  Target: under 5 s.
+2. Control change: server time of the explorer's answer to a control change (filter, Pareto
+   front, figure, JSON), measured as the wall time of the POST to ``/_dash-update-component``
+   through Flask's test client, on a sweep cut to ``--points`` design points.  Target: under
+   300 ms with 10,000 points.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from werkzeug.serving import make_server  # noqa: E402
+
+from dashboards import app as dash_app  # noqa: E402
+from dashboards import frames, load  # noqa: E402
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+# Control changes a user makes in the explorer: axes, colour, a filter.
+CHANGES = [("area_mm2", "latency_ms", "wbits", None),
+           ("energy_per_inference_uj", "top1_err_pct", "model", None),
+           ("area_mm2", "inferences_per_s", "power_mw", None),
+           ("area_mm2", "latency_ms", "wbits", ("dataflow", ["os", "ws"]))]
+
+
+def explorer_request(sweep, x: str, y: str, colour: str, dropped) -> dict:
+    """The JSON the page posts when an explorer control changes (Dash's callback protocol)."""
+    inputs = [{"id": "ex-x", "property": "value", "value": x},
+              {"id": "ex-y", "property": "value", "value": y},
+              {"id": "ex-x-sense", "property": "value", "value": frames.sense(x)},
+              {"id": "ex-y-sense", "property": "value", "value": frames.sense(y)}]
+    for column in dash_app.FILTERS:
+        values = frames.options(sweep, column)
+        if dropped and dropped[0] == column:
+            values = dropped[1]
+        inputs.append({"id": f"ex-{column}", "property": "value", "value": values})
+    inputs += [{"id": "ex-colour", "property": "value", "value": colour},
+               {"id": "ex-log", "property": "value", "value": ["log x", "log y"]},
+               {"id": "tabs", "property": "value", "value": "explorer"}]
+    outputs = [{"id": "ex-graph", "property": "figure"}, {"id": "ex-table",
+                                                          "property": "children"},
+               {"id": "ex-drawn", "property": "data"}]
+    return {"output": "..ex-graph.figure...ex-table.children...ex-drawn.data..",
+            "outputs": outputs, "inputs": inputs, "changedPropIds": ["ex-x.value"],
+            "state": [{"id": "ex-drawn", "property": "data", "value": None}]}
+
+
+def control_change_ms(points: int, repeats: int) -> tuple[list[float], int]:
+    results = load.load(None)
+    results.sweep = results.sweep.iloc[:points].reset_index(drop=True)
+    app = dash_app.create_app(results)
+    client = app.server.test_client()
+    client.get("/")
+    # The first call loads Numba's compiled Pareto sort; the app does that at start-up too.
+    client.post("/_dash-update-component", json=explorer_request(results.sweep, *CHANGES[0]))
+    times = []
+    for _ in range(repeats):
+        for change in CHANGES:
+            started = time.perf_counter()
+            reply = client.post("/_dash-update-component",
+                                json=explorer_request(results.sweep, *change))
+            times.append((time.perf_counter() - started) * 1e3)
+            if reply.status_code != 200:
+                raise RuntimeError(f"callback answered {reply.status_code}")
+    return times, len(results.sweep)
+
+
+def first_page_s(repeats: int) -> list[float]:
+    from playwright.sync_api import sync_playwright
+
+    app = dash_app.create_app(load.load(None))
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/"
+    ready = ("() => { const g = document.querySelector('#acc-graph .js-plotly-plot'); "
+             "return g && g._fullData && g._fullData.length > 0; }")
+    times = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                         args=CHROMIUM_FLAGS)
+            for _ in range(repeats + 1):  # the first, cold browser run is not counted
+                context = browser.new_context()  # a fresh context: nothing cached
+                page = context.new_page()
+                started = time.perf_counter()
+                page.goto(url)
+                page.wait_for_function(ready, timeout=30_000)
+                times.append(time.perf_counter() - started)
+                context.close()
+            browser.close()
+    finally:
+        server.shutdown()
+    return times[1:]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeats", type=int, default=5, help="measured runs of each target")
+    p.add_argument("--points", type=int, default=10_000, help="sweep points for the control "
+                                                              "change")
+    args = p.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    started = time.perf_counter()
+    load.load(None)
+    print(f"start-up data (default sweep, accuracy join): {time.perf_counter() - started:.2f} s")
+    change, n = control_change_ms(args.points, args.repeats)
+    print(f"control change, explorer, {n:,} points: median {statistics.median(change):.0f} ms "
+          f"(min {min(change):.0f}, max {max(change):.0f}, {len(change)} changes); target 300 ms")
+    page = first_page_s(args.repeats)
+    print(f"first page usable: median {statistics.median(page):.2f} s (min {min(page):.2f}, "
+          f"max {max(page):.2f}, {len(page)} loads); target 5 s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
