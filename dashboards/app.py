@@ -106,9 +106,9 @@ def create_app(results: Results) -> Dash:
     cost_axes = [c for c in frames.COST_AXES if c in sweep.columns]
     rows_values, cols_values = frames.options(sweep, "rows"), frames.options(sweep, "cols")
     flows = frames.options(sweep, "dataflow")
-    precisions = list(dict.fromkeys(
-        list(PRECISIONS) + [(int(w), int(a)) for w, a in
-                            footprint[["wbits", "abits"]].drop_duplicates().itertuples(index=False)]))
+    measured_bits = footprint[["wbits", "abits"]].drop_duplicates().itertuples(index=False)
+    precisions = list(dict.fromkeys(list(PRECISIONS) + [(int(w), int(a))
+                                                        for w, a in measured_bits]))
 
     header = html.Div([
         html.H1("wrpn-dse: low-precision accelerator design space"),

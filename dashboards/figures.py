@@ -210,7 +210,8 @@ def fold_timeline_figure(run: ArrayRun) -> go.Figure:
     bars = fold_groups(run.folds, run.rows * run.cols)
     which = np.where(bars["first_fold"] == bars["last_fold"],
                      "fold " + bars["first_fold"].astype(str),
-                     "folds " + bars["first_fold"].astype(str) + "-" + bars["last_fold"].astype(str))
+                     "folds " + bars["first_fold"].astype(str) + "-"
+                     + bars["last_fold"].astype(str))
     hover = (which + "<br>tile at GEMM row " + bars["first_row"].astype(str) + ", column "
              + bars["first_col"].astype(str) + "<br>clocks " + bars["start_clock"].astype(str)
              + "-" + (bars["start_clock"] + bars["clocks"]).astype(str) + "<br>MACs "

@@ -170,7 +170,8 @@ def load(results_dir: str | Path | None) -> Results:
     if folder is not None and (folder / SWEEP_FILE).exists():
         try:
             sweep = read_sweep(folder / SWEEP_FILE)
-            source = f"results folder {folder.name}/: {len(sweep):,} design points from {SWEEP_FILE}"
+            source = (f"results folder {folder.name}/: {len(sweep):,} design points from "
+                      f"{SWEEP_FILE}")
         except ValueError as err:
             messages.append(f"{err}. The sweep views stay empty until the file is fixed.")
             sweep = pd.DataFrame(columns=list(SWEEP_REQUIRED) + list(SWEEP_DEFAULTS))

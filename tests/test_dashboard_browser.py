@@ -1,4 +1,5 @@
-"""The dashboard in a real browser: Debian's Chromium driven by Playwright (no `playwright install`).
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright (never
+`playwright install`).
 
 The app is served in-process on a free loopback port.  Each view is opened, a control changed
 and the figure checked through ``gd._fullData`` (Plotly 6+ sends arrays base64-encoded, so the
