@@ -206,7 +206,7 @@ def run_stationary(stationary, streaming, rows, cols, mode, acc_bits, stationary
 
     stationary: (Sr, Sc) preloaded, its Sr dimension (K) along the array's rows;
     streaming: (T, Sr) enters from the left edge, row i of the array skewed by i clocks;
-    out: (T, Sc).  Folds over K add into out through the ofmap buffer's adder.
+    out: (T, Sc).  Folds over K (innermost) add into out through the ofmap buffer's adder.
     """
     sr, sc = stationary.shape
     t_len = streaming.shape[0]
@@ -223,11 +223,13 @@ def run_stationary(stationary, streaming, rows, cols, mode, acc_bits, stationary
     values = np.zeros(cols, out.dtype)
     clocks_streaming = t_len + rows + cols - 2
     out[:, :] = 0
-    for r0 in range(0, sr, rows):
-        r_used = min(rows, sr - r0)
-        first_k_fold = r0 == 0
-        for c0 in range(0, sc, cols):
-            c_used = min(cols, sc - c0)
+    # K folds innermost: one column fold's partial sums (T x cols words) are all the output
+    # buffer holds between folds, as in a weight-stationary accelerator's accumulators.
+    for c0 in range(0, sc, cols):
+        c_used = min(cols, sc - c0)
+        for r0 in range(0, sr, rows):
+            r_used = min(rows, sr - r0)
+            first_k_fold = r0 == 0
             busy_before = stats[STAT_BUSY]
             busy = 0
             zero_weight = 0

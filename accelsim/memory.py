@@ -14,7 +14,8 @@ The model, stated once:
   (e.g. OS reads the filter once per row fold).  An operand that fits in its working buffer
   comes from DRAM once; one that does not is fetched again on every pass, because a cyclic scan
   bigger than the buffer evicts each element before its reuse.  Partial sums (WS/IS with more
-  than one K fold) that do not fit in the ofmap buffer spill to DRAM and come back.
+  than one K fold) of one column fold (T x cols accumulator words; the K folds of a column fold
+  run back to back) that do not fit in the ofmap buffer spill to DRAM and come back.
 - DRAM transfers overlap compute within a layer (that is what the double buffer is for); a
   layer stalls for the clocks its traffic needs beyond its compute cycles:
   ``stall_cycles = max(0, ceil(dram_bits / (8 * bw)) - cycles)``.  The first tile's fill and
@@ -30,8 +31,8 @@ from .config import ALLOWED_BITS, ALLOWED_BITS_TEXT, FP32_BITS
 BITS_PER_KB = 8 * 1024
 LAYER_COLUMNS = ("M", "N", "K", "ifmap_elems", "filter_elems", "ofmap_elems", "cycles",
                  "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "ofmap_sram_reads")
-MEMORY_CONFIG_COLUMNS = ("wbits", "abits", "acc_bits", "ifmap_sram_kb", "filter_sram_kb",
-                         "ofmap_sram_kb", "dram_bw_bytes_per_cycle")
+MEMORY_CONFIG_COLUMNS = ("cols", "dataflow", "wbits", "abits", "acc_bits", "ifmap_sram_kb",
+                         "filter_sram_kb", "ofmap_sram_kb", "dram_bw_bytes_per_cycle")
 
 
 def require_columns(frame: pd.DataFrame, columns, purpose: str) -> None:
@@ -105,7 +106,12 @@ def add_memory_columns(frame: pd.DataFrame) -> pd.DataFrame:
                                          filter_passes)
 
     psum_reads = col["ofmap_sram_reads"]
-    psum_spills = (psum_reads > 0) & (m * n * acc_bits > buffer_bits["ofmap"])
+    # WS and IS run a column fold's K folds back to back: its partial sums, T x cols words
+    # (T = M for WS, N for IS), are what the ofmap buffer must hold between them.
+    is_ws = np.asarray(frame["dataflow"]) == "ws"
+    psum_words = (np.where(is_ws, m, n)
+                  * np.minimum(np.where(is_ws, n, m), frame["cols"].to_numpy(dtype=np.float64)))
+    psum_spills = (psum_reads > 0) & (psum_words * acc_bits > buffer_bits["ofmap"])
     psum_dram_read = np.where(psum_spills, psum_reads * acc_bits, 0.0)
     psum_dram_write = np.where(psum_spills, (col["ofmap_sram_writes"] - m * n) * acc_bits, 0.0)
     ofmap_dram_write = col["ofmap_elems"] * a_bits

@@ -130,3 +130,17 @@ def test_simulate_network_carries_memory_columns_in_both_engines():
                    "ifmap_sram_read_bits", "ofmap_sram_write_bits"):
         np.testing.assert_array_equal(cycle[column], analytic[column])
     assert (analytic["total_cycles"] == analytic["cycles"] + analytic["stall_cycles"]).all()
+
+
+def test_partial_sums_of_one_column_fold_are_what_must_fit():
+    # N = 4 column folds: all of M x N psums (64 kbit) would overflow a 4 KB working buffer,
+    # but the K folds of one column fold run back to back, so only M x cols (16 kbit) is held.
+    m, n, k = 64, 32, 24
+    cfg = ArrayConfig(rows=8, cols=8, wbits=8, abits=8, dataflow="ws", ofmap_sram_kb=8)
+    row = add_memory_columns(gemm_frame(m, n, k, cfg)).iloc[0]
+    assert row["ofmap_sram_reads"] == m * n * 2
+    assert row["psum_dram_read_bits"] == row["psum_dram_write_bits"] == 0
+    # IS holds N x cols: N = 32 rows of 8 columns, 8 kbit, fits too; at 1 KB it spills.
+    is_cfg = ArrayConfig(rows=8, cols=8, wbits=8, abits=8, dataflow="is", ofmap_sram_kb=1)
+    spilled = add_memory_columns(gemm_frame(m, n, k, is_cfg)).iloc[0]
+    assert spilled["psum_dram_read_bits"] == m * n * 2 * 32
