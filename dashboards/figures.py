@@ -178,6 +178,8 @@ def pe_heatmap_figure(run: ArrayRun) -> go.Figure:
     rows, cols = run.pe_busy.shape
     fig = go.Figure(go.Heatmap(
         z=run.pe_busy, x=np.arange(cols), y=np.arange(rows), colorscale="Viridis", zmin=0,
+        # both ends fixed, or plotly rescales a uniform map to a meaningless sliver
+        zmax=max(int(run.pe_busy.max()), 1),
         colorbar=dict(title=dict(text="busy cycles", side="right")),
         hovertemplate="PE row %{y}, column %{x}<br>%{z:,} busy cycles<extra></extra>"),
         layout=BASE_LAYOUT)
