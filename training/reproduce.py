@@ -1,6 +1,6 @@
 """Reproduce the paper's Tables 1-4 on one network family, then sweep the accelerator over them.
 
-    python -m training.reproduce --preset quick --out runs/repro          # ~90 min, 2 CPU cores
+    python -m training.reproduce --preset quick --out runs/repro          # ~50 min, 2 CPU cores
     python -m training.reproduce --preset paper --device cuda --out runs/paper
 
 Trains the grid: full precision; 2/4-bit weights with 8/32-bit activations (Table 1); WRPN with
@@ -79,7 +79,7 @@ PRESETS = {
                    sweep=dict(rows="8,16", cols="8,16", wbits="2,32", abits="8,32"),
                    footprint_models="resnet20",
                    note="plumbing only: synthetic data, 1 epoch"),
-    # 2 shared CPU cores, ~90 minutes: a half-width ResNet-20 (8/16/32 filters) on a 5k-image
+    # 2 shared CPU cores, 31 runs in ~50 minutes (measured; budget 90): a half-width ResNet-20 (8/16/32 filters) on a 5k-image
     # Fashion-MNIST subset, 3 epochs.  Tables 2-4 keep the two cells the claims compare (fp32
     # and w2a8); Table 1 adds w32a8 and w2a32 (the paper's "activations cost more than
     # weights") and w32a2 (the same claim where the gap is large); 4-bit weights are dropped
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                                  description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--preset", default="quick", choices=list(PRESETS),
-                    help="tiny: CI plumbing on synthetic data; quick: ~90 min on 2 CPU cores; "
+                    help="tiny: CI plumbing on synthetic data; quick: ~50 min on 2 CPU cores; "
                          "paper: the paper's schedule, for a GPU")
     ap.add_argument("--dataset", choices=datasets.DATASETS,
                     help="override the preset's data set (quick: fashion-mnist, paper: cifar10)")
