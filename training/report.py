@@ -336,10 +336,15 @@ def pe_claim(root: Path) -> tuple[str, tuple[str, str, str] | None]:
     if not m:
         return text, None
     area, power = float(m[1]), float(m[2])
-    verdict = "held" if area >= 15 * 0.8 and power >= 12 * 0.8 else "did not hold"
+    # "~15x" is a magnitude: within a factor 1.5 of it holds; beyond it only the direction does.
+    near = 15 / 1.5 <= area <= 15 * 1.5 and 12 / 1.5 <= power <= 12 * 1.5
+    at_least = area >= 15 / 1.5 and power >= 12 / 1.5
+    verdict = ("held" if near else
+               "held in direction; our ratios are larger than the paper's" if at_least
+               else "did not hold")
     return text, ("The 2b x 8b PE is ~15x smaller and ~12x more power-efficient than fp32",
-                  f"ours {area:g}x area, {power:g}x power per PE (45 nm table): at least the "
-                  "paper's ratios", verdict)
+                  f"ours {area:g}x area, {power:g}x power per PE (45 nm table; PEs only: shared "
+                  "SRAMs shrink the area ratio a lot, see README)", verdict)
 
 
 def _clip_note(c: pd.DataFrame, floor_sd: float) -> list[str]:
