@@ -4,7 +4,8 @@ A results folder (``--results DIR``) may hold ``sweep.csv`` (from ``python -m ds
 DIR``), ``accuracy.csv`` (training's measured rows, DESIGN.md's accuracy format) and
 ``footprint.csv`` (from ``python -m training.footprint --out DIR``).  Each file is optional: a
 missing sweep is replaced by the default sweep, a missing footprint by the copy shipped in
-``dashboards/data/``, and the paper's Tables 1-4 always come from ``dse``.  A file that cannot be
+``dashboards/data/``, and the paper's Tables 1-4 and the project's committed measured rows
+(``data/accuracy_measured.csv``) always come from ``dse``.  A file that cannot be
 read becomes a message for the page, never an exception: the app starts and says what is wrong.
 """
 from __future__ import annotations
@@ -59,13 +60,31 @@ class Results:
     messages: list[str] = field(default_factory=list)
 
 
-def default_sweep(models=DEFAULT_MODELS, hardware=None) -> pd.DataFrame:
-    """The start-up sweep, evaluated in-process with dse's analytic engine."""
+def default_sweep(models=DEFAULT_MODELS, hardware=None, measured=None) -> pd.DataFrame:
+    """The start-up sweep, evaluated in-process with dse's analytic engine.
+
+    Beside the paper's CIFAR-10 family it sweeps every network family of ``measured`` (default:
+    the project's committed measured rows) so that those points appear out of the box.
+    """
+    hardware = hardware or DEFAULT_HARDWARE
     networks = []
     for model in models:
         networks += build_networks(model, None, [1.0], list(DEFAULT_WIDENS), "cifar10")
-    space = DesignSpace(hardware or DEFAULT_HARDWARE, networks, list(DEFAULT_TEACHERS))
-    return evaluate(space.points(), space.networks, "analytic")
+    spaces = [DesignSpace(hardware, networks, list(DEFAULT_TEACHERS))]
+    measured = _committed_measured() if measured is None else measured
+    for (model, dataset, width), rows in measured.groupby(["model", "dataset", "width"]):
+        family = build_networks(model, None, [float(width)], sorted(rows["widen"].unique()),
+                                dataset)
+        spaces.append(DesignSpace(hardware, family, sorted(rows["teacher"].unique())))
+    sweep = pd.concat([evaluate(space.points(), space.networks, "analytic") for space in spaces],
+                      ignore_index=True)
+    sweep["point_id"] = np.arange(len(sweep))  # each space numbers its points from 0
+    return sweep
+
+
+def _committed_measured() -> pd.DataFrame:
+    table = accuracy.shipped_accuracy()
+    return table[table["source"].str.lower().eq("measured")]
 
 
 def check_sweep(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -183,7 +202,7 @@ def load(results_dir: str | Path | None) -> Results:
         sweep = check_sweep(default_sweep(), "default sweep")
         source = (f"default sweep: {len(sweep):,} design points computed at start-up in "
                   f"{time.perf_counter() - started:.1f} s (dse analytic engine)")
-    table = accuracy.paper_accuracy()
+    table = accuracy.shipped_accuracy()
     if folder is not None and (folder / ACCURACY_FILE).is_file():
         try:
             table = pd.concat([table, accuracy.read_accuracy(folder / ACCURACY_FILE)],

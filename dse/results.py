@@ -23,6 +23,9 @@ ACCURACY_COLUMNS = ("model", "dataset", "wbits", "abits", "widen", "width", "tea
                     "epochs", "seed", "top1_err", "source")
 JOIN_KEY = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher")
 PAPER_CSV = Path(__file__).with_name("paper_accuracy.csv")
+# The rows this project measured itself (``python -m training.reproduce --preset quick``),
+# committed at the top of the repository: present in a checkout and its editable install.
+MEASURED_CSV = Path(__file__).resolve().parents[1] / "data" / "accuracy_measured.csv"
 # Output columns a join adds to a point.
 RESULT_COLUMNS = ("top1_err_pct", "accuracy_source", "scheme")
 
@@ -70,9 +73,17 @@ def paper_accuracy() -> pd.DataFrame:
     return read_accuracy(PAPER_CSV)
 
 
+def shipped_accuracy() -> pd.DataFrame:
+    """The paper's rows, plus the project's committed measured rows where the file is present."""
+    frames = [paper_accuracy()]
+    if MEASURED_CSV.is_file():
+        frames.append(read_accuracy(MEASURED_CSV))
+    return pd.concat(frames, ignore_index=True)
+
+
 def accuracy_table(extra_paths=()) -> pd.DataFrame:
-    """The paper's rows plus every row of the given CSVs (e.g. training's measured results)."""
-    frames = [paper_accuracy()] + [read_accuracy(p) for p in extra_paths]
+    """The shipped rows plus every row of the given CSVs (e.g. training's measured results)."""
+    frames = [shipped_accuracy()] + [read_accuracy(p) for p in extra_paths]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -94,7 +105,7 @@ def best_known(table: pd.DataFrame) -> pd.DataFrame:
 
 def join_accuracy(points: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Points with ``top1_err_pct``, ``accuracy_source`` and ``scheme`` added (empty if unknown)."""
-    known = best_known(paper_accuracy() if table is None else table)
+    known = best_known(shipped_accuracy() if table is None else table)
     key = points[list(JOIN_KEY)].copy()
     key["teacher"] = key["teacher"].map(normalise_teacher)
     key["widen"] = key["widen"].astype(str).str.lower()
@@ -106,5 +117,6 @@ def join_accuracy(points: pd.DataFrame, table: pd.DataFrame | None = None) -> pd
     return out
 
 
-__all__ = ["ACCURACY_COLUMNS", "JOIN_KEY", "PAPER_CSV", "accuracy_table", "best_known",
-           "join_accuracy", "normalise_teacher", "paper_accuracy", "read_accuracy"]
+__all__ = ["ACCURACY_COLUMNS", "JOIN_KEY", "MEASURED_CSV", "PAPER_CSV", "accuracy_table",
+           "best_known", "join_accuracy", "normalise_teacher", "paper_accuracy", "read_accuracy",
+           "shipped_accuracy"]

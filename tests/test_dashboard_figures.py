@@ -8,7 +8,7 @@ import pytest
 from dashboards import app as dash_app
 from dashboards import figures, frames, load
 from dse.pareto import brute_force_ranks
-from dse.results import ACCURACY_COLUMNS, join_accuracy
+from dse.results import ACCURACY_COLUMNS, join_accuracy, shipped_accuracy
 
 SMALL_HARDWARE = dict(load.DEFAULT_HARDWARE, rows=[4, 8], cols=[8], dataflow=["os", "ws"],
                       wbits=[2, 4, 32], abits=[8, 32])
@@ -16,7 +16,8 @@ SMALL_HARDWARE = dict(load.DEFAULT_HARDWARE, rows=[4, 8], cols=[8], dataflow=["o
 
 @pytest.fixture(scope="module")
 def sweep() -> pd.DataFrame:
-    frame = load.default_sweep(models=("resnet44", "resnet56"), hardware=SMALL_HARDWARE)
+    frame = load.default_sweep(models=("resnet44", "resnet56"), hardware=SMALL_HARDWARE,
+                               measured=pd.DataFrame(columns=list(ACCURACY_COLUMNS)))
     return join_accuracy(load.check_sweep(frame, "test sweep"))
 
 
@@ -42,7 +43,7 @@ def test_accuracy_points_match_every_paper_row_and_average_measured_seeds(tmp_pa
     points = frames.accuracy_points(results.accuracy, results.sweep, 8, 8, "os")
     paper = points[points["series"] == "paper"]
     assert len(paper) == 48 and paper["compute_cost_mac_bits"].notna().all()
-    measured = points[points["series"] == "measured"]
+    measured = points[(points["series"] == "measured") & (points["dataset"] == "cifar10")]
     assert len(measured) == 1 and measured["runs"].item() == 2
     assert measured["top1_err_pct"].item() == pytest.approx(9.5)
     # Compute cost is the network's MACs x (wbits + abits), whatever the array.
@@ -62,7 +63,8 @@ def test_accuracy_figure_series_front_and_switchable_x(tmp_path, sweep):
     assert any(n.startswith("paper: wrpn") for n in names)
     assert any(n.startswith("measured: wrpn") for n in names)
     drawn = sum(len(t.x) for t in fig.data if t.name != "Pareto front")
-    assert drawn == len(points)
+    # rows whose network the sweep lacks (the committed Fashion-MNIST runs) have no cost
+    assert drawn == points["compute_cost_mac_bits"].notna().sum() == 48 + 1
     front = fig.data[names.index("Pareto front")]
     xs, ys = np.asarray(front.x), np.asarray(front.y)
     assert (np.diff(xs) >= 0).all() and (np.diff(ys) <= 0).all()
@@ -201,9 +203,13 @@ def test_array_run_rejects_unknown_networks_and_layers():
 
 def test_default_sweep_is_used_without_a_results_folder():
     results = load.load(None)
-    assert len(results.sweep) == 11_520 and not results.messages
-    assert results.sweep["top1_err_pct"].notna().any()
-    assert "default sweep" in results.source
+    assert not results.messages and "default sweep" in results.source
+    cifar = results.sweep[results.sweep["dataset"] == "cifar10"]
+    assert len(cifar) == 11_520 and cifar["top1_err_pct"].notna().any()
+    # the committed measured rows (data/accuracy_measured.csv) get their networks swept too
+    measured = results.sweep[results.sweep["accuracy_source"].str.startswith("measured")]
+    assert len(measured) and set(measured["dataset"]) == {"fashionmnist"}
+    assert results.sweep["point_id"].is_unique
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -230,12 +236,13 @@ def test_malformed_accuracy_and_footprint_fall_back_with_messages(tmp_path, swee
     assert "accuracy.csv" in results.messages[0] and "missing columns" in results.messages[0]
     assert "footprint.csv line 2" in results.messages[1]
     assert str(tmp_path) not in " ".join(results.messages)
-    assert len(results.accuracy) == 48 and len(results.footprint) == 84
+    assert len(results.accuracy) == len(shipped_accuracy()) and len(results.footprint) == 84
 
 
 def test_results_folder_without_sweep_uses_default_and_says_so(tmp_path):
     results = load.load(tmp_path)
-    assert len(results.sweep) == 11_520 and "No sweep.csv" in results.messages[0]
+    assert (results.sweep["dataset"] == "cifar10").sum() == 11_520
+    assert "No sweep.csv" in results.messages[0]
 
 
 def test_malformed_sweep_page_shows_the_message(tmp_path):
