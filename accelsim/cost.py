@@ -323,6 +323,7 @@ def array_cost(cfg: ArrayConfig, table=None) -> ArrayCost:
 # ----------------------------------------------------------------------------- energy of a run
 
 ENERGY_INPUT_COLUMNS = ("macs", "busy_pe_cycles")
+WIDTH_KEY = 64  # wbits, abits (<= 32) and acc_bits (<= 48) packed into one integer key
 
 
 def add_energy_columns(frame: pd.DataFrame, table=None) -> pd.DataFrame:
@@ -340,8 +341,14 @@ def add_energy_columns(frame: pd.DataFrame, table=None) -> pd.DataFrame:
         frame = add_memory_columns(frame)
     require_columns(frame, ENERGY_INPUT_COLUMNS, "add_energy_columns")
     check_positive(frame, ENERGY_INPUT_COLUMNS, allow_zero=True)
-    pe = pe_arrays(frame["wbits"].to_numpy(), frame["abits"].to_numpy(),
-                   frame["acc_bits"].to_numpy(), t)
+    # A sweep's rows share a handful of PE kinds and SRAM sizes: price each distinct one once.
+    widths = (frame["wbits"].to_numpy(dtype=np.int64) * WIDTH_KEY ** 2
+              + frame["abits"].to_numpy(dtype=np.int64) * WIDTH_KEY
+              + frame["acc_bits"].to_numpy(dtype=np.int64))
+    pe_of_row, distinct = pd.factorize(widths)
+    pe = pe_arrays(distinct // WIDTH_KEY ** 2, distinct // WIDTH_KEY % WIDTH_KEY,
+                   distinct % WIDTH_KEY, t)
+    pe = {name: np.asarray(values)[pe_of_row] for name, values in pe.items()}
     arithmetic_pj = pe["multiplier_energy_pj"] + pe["accumulator_energy_pj"]
     macs = frame["macs"].to_numpy(dtype=np.float64)
     if "zero_weight_macs" in frame.columns:
@@ -356,8 +363,8 @@ def add_energy_columns(frame: pd.DataFrame, table=None) -> pd.DataFrame:
                             * pe["register_energy_pj"])
     write_ratio = t["sram_write_to_read_energy_ratio"]
     for name in SRAMS:
-        per_bit = sram_energy_pj_per_bit(frame[f"{name}_sram_kb"].to_numpy(dtype=np.float64) / 2,
-                                         t)
+        size_of_row, sizes_kb = pd.factorize(frame[f"{name}_sram_kb"].to_numpy(dtype=np.float64))
+        per_bit = sram_energy_pj_per_bit(sizes_kb / 2, t)[size_of_row]
         out[f"energy_{name}_sram_pj"] = per_bit * (
             frame[f"{name}_sram_read_bits"].to_numpy(dtype=np.float64)
             + write_ratio * frame[f"{name}_sram_write_bits"].to_numpy(dtype=np.float64))

@@ -108,7 +108,7 @@ def add_memory_columns(frame: pd.DataFrame) -> pd.DataFrame:
     psum_reads = col["ofmap_sram_reads"]
     # WS and IS run a column fold's K folds back to back: its partial sums, T x cols words
     # (T = M for WS, N for IS), are what the ofmap buffer must hold between them.
-    is_ws = np.asarray(frame["dataflow"]) == "ws"
+    is_ws = (frame["dataflow"] == "ws").to_numpy()
     psum_words = (np.where(is_ws, m, n)
                   * np.minimum(np.where(is_ws, n, m), frame["cols"].to_numpy(dtype=np.float64)))
     psum_spills = (psum_reads > 0) & (psum_words * acc_bits > buffer_bits["ofmap"])
@@ -145,5 +145,7 @@ def add_memory_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def join_columns(frame: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """``frame`` with ``columns`` added (replacing any of the same name), without copying it."""
-    kept = frame.drop(columns=[name for name in columns if name in frame.columns])
-    return pd.concat([kept, pd.DataFrame(columns, index=frame.index)], axis=1)
+    joined = frame.copy(deep=False)
+    for name, values in columns.items():
+        joined[name] = values  # one block per column: no consolidation copy of the frame
+    return joined
