@@ -28,7 +28,8 @@ GRID_AXES = ("rows", "cols", "dataflow", "wbits", "abits", "acc_bits", "freq_mhz
              "dram_bw_bytes_per_cycle", "batch")
 # Image size and channels of the data sets a built-in CIFAR ResNet is shaped for.
 DATASETS = {"cifar10": (32, 3, 10), "fashionmnist": (28, 1, 10)}
-MAX_POINTS = 50_000_000
+# One sweep holds its points in memory (a few hundred bytes each); beyond this, split it.
+MAX_POINTS = 5_000_000
 # Command-line flags of config fields whose names differ.
 FLAGS = {"ifmap_sram_kb": "--sram-kb", "filter_sram_kb": "--sram-kb", "ofmap_sram_kb": "--sram-kb",
          "dram_bw_bytes_per_cycle": "--dram-bw"}
@@ -104,7 +105,10 @@ def _parse_range(flag: str, token: str, kind: str, accepts: str) -> list:
         raise UsageError(flag, f"range {token!r} is empty (start > stop); accepts {accepts}")
     values, value, count = [], start, 0
     # A relative tolerance keeps float ranges such as 0.1:0.3:0.1 inclusive of their stop.
-    while value <= stop * (1 + 1e-12) and count <= MAX_POINTS:
+    while value <= stop * (1 + 1e-12):
+        if count == MAX_POINTS:
+            raise UsageError(flag, f"range {token!r} has more than {MAX_POINTS:,} values; "
+                                   f"accepts {accepts}")
         values.append(value)
         count += 1
         value = value * step if geometric else (start + count * step)

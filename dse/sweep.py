@@ -31,7 +31,7 @@ from accelsim.workload import WIDEN_CHOICES, builtin_names
 from . import results
 from .evaluate import ENGINES, evaluate
 from .pareto import pareto_ranks
-from .space import (BITS_ACCEPTS, DATASETS, DesignSpace, UsageError,
+from .space import (BITS_ACCEPTS, MAX_POINTS, DesignSpace, UsageError,
                     build_networks, check_configs, normalise_dataset, parse_values)
 
 JOURNAL = ".sweep-journal.jsonl"
@@ -149,9 +149,6 @@ def space_from_args(args: argparse.Namespace) -> DesignSpace:
     teachers = [results.normalise_teacher(t)
                 for t in parse_values("--teacher", args.teacher, "str")]
     dataset = normalise_dataset(args.dataset)
-    if args.trace is None and dataset not in DATASETS:
-        raise UsageError("--dataset", f"{args.dataset!r} has no built-in shapes; accepts "
-                                      "cifar10, fashion-mnist")
     networks = build_networks(args.model, args.trace, widths, widens, dataset)
     space = DesignSpace(hardware, networks, list(dict.fromkeys(teachers)))
     return space
@@ -426,6 +423,10 @@ def main(argv=None) -> int:
 def _main(argv) -> int:
     args = build_parser().parse_args(argv)
     space = space_from_args(args)
+    if space.size > MAX_POINTS:
+        raise UsageError("the options", f"their product is {space.size:,} design points; one "
+                         f"sweep takes at most {MAX_POINTS:,}: narrow a list or range, or split "
+                         "the sweep")
     scheduler = parse_scheduler(args.scheduler)
     formats = parse_values("--format", args.format, "str", allowed=FORMATS)
     if args.workers < 1:

@@ -209,6 +209,9 @@ BAD = [
     (["--format", "xlsx"], "--format"),
     (["--sram-kb", "0"], "--sram-kb"),
     (["--bogus"], "--bogus"),
+    (["--rows", "1:100000000"], "--rows"),                       # a range too long to hold
+    (["--cols", "1:5000", "--wbits", "1:16", "--abits", "1:16"], "the options"),  # 10M points
+    (["--dataset", "imagenet"], "--dataset"),
 ]
 
 
