@@ -210,7 +210,8 @@ BAD = [
     (["--sram-kb", "0"], "--sram-kb"),
     (["--bogus"], "--bogus"),
     (["--rows", "1:100000000"], "--rows"),                       # a range too long to hold
-    (["--cols", "1:5000", "--wbits", "1:16", "--abits", "1:16"], "the options"),  # 10M points
+    # with the --rows 8,16 every case gets: 2 x 20,000 x 16 x 16 = 10.24 M points
+    (["--cols", "1:20000", "--wbits", "1:16", "--abits", "1:16"], "the options"),
     (["--dataset", "imagenet"], "--dataset"),
 ]
 
