@@ -74,6 +74,7 @@ def test_scheme_a_trains_teacher_and_student(tmp_path):
     (["--teacher", "x.pt"], "--teacher needs --scheme"),
     (["--dataset", "fashion-mnist", "--data-dir", "/nonexistent"], "apt-get install dataset-fashion-mnist"),
     (["--dataset", "cifar10"], "--data-dir"),
+    (["--device", "gpu0"], "--device 'gpu0'"),
 ])
 def test_user_errors_are_one_line_with_status_2(argv, message, capsys, tmp_path):
     argv = ["--dataset", "synthetic"] + argv + ["--out", str(tmp_path / "x")]
@@ -112,3 +113,14 @@ def test_batches_are_in_unit_range_and_augmentation_keeps_pixels():
     # A crop only moves pixels (or fills zeros), so each image's value set can only lose members.
     for a, b in zip(xa, x):
         assert set(a.unique().tolist()) <= set(b.unique().tolist()) | {0.0}
+
+
+def test_a_bad_accuracy_csv_stops_the_run_before_training(tmp_path, capsys):
+    table = tmp_path / "accuracy.csv"
+    table.write_text("a,b\n1,2\n")
+    code = main(FAST + ["--epochs", "1", "--out", str(tmp_path / "x"),
+                        "--accuracy-csv", str(table)])
+    err = capsys.readouterr().err
+    assert code == 2 and "its header is not" in err
+    assert not (tmp_path / "x" / "model.pt").exists()   # no epochs were spent
+    assert table.read_text() == "a,b\n1,2\n"

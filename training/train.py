@@ -149,8 +149,21 @@ def run(cfg: RunConfig, log=print) -> Result:
         raise UserError(f"--scheme {cfg.scheme!r}: choose one of {', '.join(SCHEMES)}")
     if cfg.epochs < 1 or cfg.batch_size < 1:
         raise UserError("--epochs and --batch-size must be >= 1")
+    try:
+        torch.device(cfg.device)
+    except RuntimeError:
+        raise UserError(f"--device {cfg.device!r}: not a torch device; use cpu or cuda[:N]"
+                        ) from None
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"--device {cfg.device}: no CUDA device here; use --device cpu")
+    # Check where the results go before spending the epochs, not after.
+    out = Path(cfg.out)
+    table = Path(cfg.accuracy_csv) if cfg.accuracy_csv else out.parent / "accuracy.csv"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {cfg.out}: cannot create it ({err.strerror})") from None
+    check_accuracy_header(table)
     torch.manual_seed(cfg.seed)
     data = datasets.load(cfg.dataset, cfg.data_dir, cfg.subset, cfg.seed)
     shape = dict(in_channels=data.in_channels, num_classes=data.num_classes,
@@ -200,7 +213,7 @@ def run(cfg: RunConfig, log=print) -> Result:
             correct += int((logits.argmax(1) == y).sum())
             seen += len(y)
         if not math.isfinite(loss_sum):
-            raise RuntimeError(f"epoch {epoch}: the loss diverged; lower --lr")
+            raise UserError(f"epoch {epoch}: the loss diverged; lower --lr")
         test_err = evaluate(student, data.test, cfg.device)
         stats = EpochStats(epoch, loss_sum / seen, 100 * correct / seen, test_err,
                            time.perf_counter() - start)
@@ -208,8 +221,6 @@ def run(cfg: RunConfig, log=print) -> Result:
         log(f"{epoch:>5} {stats.loss:>8.4f} {stats.train_acc:>8.2f}% {test_err:>7.2f}% "
             f"{stats.seconds:>8.1f}")
 
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     teacher_name = teacher.config.name if teacher is not None else "none"
     zeros = zero_weight_fraction(student)
     extra = {"run": {**asdict(cfg), "distill": asdict(cfg.distill)}, "dataset": data.name,
@@ -221,11 +232,19 @@ def run(cfg: RunConfig, log=print) -> Result:
     row = dict(model=cfg.model, dataset=data.name, wbits=cfg.wbits, abits=cfg.abits,
                widen=cfg.widen, width=f"{cfg.width:g}", teacher=teacher_name, scheme=cfg.scheme,
                epochs=cfg.epochs, seed=cfg.seed, top1_err=f"{test_err:.2f}", source="measured")
-    table = Path(cfg.accuracy_csv) if cfg.accuracy_csv else out.parent / "accuracy.csv"
     append_accuracy_row(table, row)
     log(f"test error {test_err:.2f}%, zero weights {100 * zeros:.1f}%; wrote {out}/model.pt, "
         f"{out}/trace.csv and a row of {table}")
     return Result(tuple(history), test_err, zeros, out)
+
+
+def check_accuracy_header(path: Path) -> str:
+    """The CSV's text ('' if absent); UserError if it is not an accuracy table."""
+    old = path.read_text() if path.is_file() else ""
+    header = ",".join(ACCURACY_COLUMNS)
+    if old and old.splitlines()[0].strip() != header:
+        raise UserError(f"{path}: its header is not {header!r}; pass another --accuracy-csv")
+    return old
 
 
 def append_accuracy_row(path: Path, row: dict) -> None:
@@ -234,10 +253,7 @@ def append_accuracy_row(path: Path, row: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(f".{path.name}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        old = path.read_text() if path.is_file() else ""
-        header = ",".join(ACCURACY_COLUMNS)
-        if old and old.splitlines()[0].strip() != header:
-            raise UserError(f"{path}: its header is not {header!r}; pass another --accuracy-csv")
+        old = check_accuracy_header(path)
         buf = io.StringIO()
         writer = csv.DictWriter(buf, ACCURACY_COLUMNS, lineterminator="\n")
         if not old:
