@@ -57,11 +57,6 @@ class ArrayConfig:
         return self.wbits == FP32_BITS or self.abits == FP32_BITS
 
     @property
-    def is_ternary(self) -> bool:
-        """True for the paper's PE: 2-bit weights {-1, 0, +1} and no multiplier."""
-        return self.wbits == 2 and not self.is_float
-
-    @property
     def pes(self) -> int:
         return self.rows * self.cols
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +9,7 @@ import pandas as pd
 from . import analytic
 from .config import ArrayConfig, activation_code_range, config_columns, weight_code_range
 from .systolic import simulate_gemm
-from .workload import Workload, builtin, builtin_names, load_operands, read_workload
+from .workload import Workload, builtin, builtin_names, load_all_operands, read_workload
 
 ENGINES = ("cycle", "analytic")
 COUNT_COLUMNS = ("folds", "cycles", "clocks", "macs", "busy_pe_cycles", "utilization",
@@ -70,9 +69,10 @@ def simulate_network(trace: str | os.PathLike | Workload, cfg: ArrayConfig, *, b
     workload = resolve_workload(trace, cfg)
     rows = []
     rng = np.random.default_rng(seed)
+    stored = load_all_operands(workload) if batch == 1 else {}
     for layer in workload.layers:
         m, n, k = layer.gemm(batch)
-        operands = load_operands(workload, layer) if batch == 1 else None
+        operands = stored.get(layer.name)
         if operands is not None:
             m = operands[0].shape[0]  # the .npz may hold a sample of the output pixels
         row = {"layer": layer.name, "M": m, "N": n, "K": k, "wbits": cfg.wbits,
@@ -101,5 +101,5 @@ def simulate_network(trace: str | os.PathLike | Workload, cfg: ArrayConfig, *, b
     from .cost import add_energy_columns
     frame = add_energy_columns(frame, table)  # adds the memory columns first
     frame.attrs["workload"] = workload.name
-    frame.attrs["config"] = replace(cfg)
+    frame.attrs["config"] = cfg
     return frame

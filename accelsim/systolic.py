@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import kernels
+from . import analytic, kernels
 from .config import ArrayConfig, activation_code_range, weight_code_range
 
 
@@ -121,5 +121,4 @@ def simulate_gemm(activations: np.ndarray, weights: np.ndarray, cfg: ArrayConfig
 
 def _fold_count(m: int, n: int, k: int, cfg: ArrayConfig) -> int:
     """Folds the kernel will run (sizes its log; the kernel counts the folds it runs itself)."""
-    spatial_rows, spatial_cols = {"os": (m, n), "ws": (k, n), "is": (k, m)}[cfg.dataflow]
-    return -(-spatial_rows // cfg.rows) * -(-spatial_cols // cfg.cols)
+    return int(analytic.gemm_counts(m, n, k, cfg.rows, cfg.cols, cfg.dataflow)["folds"])

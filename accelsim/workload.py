@@ -103,11 +103,6 @@ class Workload:
         if not self.layers:
             raise ValueError(f"workload {self.name!r} has no layers")
 
-    def with_bits(self, wbits: int, abits: int) -> "Workload":
-        """The same network with every layer at the given widths."""
-        layers = tuple(replace(layer, wbits=wbits, abits=abits) for layer in self.layers)
-        return replace(self, layers=layers)
-
     def gemms(self, batch: int = 1) -> np.ndarray:
         """An (L, 3) int64 array of every layer's (M, N, K)."""
         return np.array([layer.gemm(batch) for layer in self.layers], dtype=np.int64)
@@ -298,13 +293,25 @@ def scalesim_topology_text(workload: Workload) -> str:
 
 def load_operands(workload: Workload, layer: Layer) -> tuple[np.ndarray, np.ndarray] | None:
     """The layer's integer codes from the workload's .npz: A (M x K) and W (K x N), or None."""
+    return load_all_operands(workload).get(layer.name)
+
+
+def load_all_operands(workload: Workload) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every layer's codes from the workload's .npz in one read, by layer name (checked shapes)."""
     if workload.operands_path is None:
-        return None
+        return {}
+    found = {}
     with np.load(workload.operands_path) as data:
-        a_key, w_key = f"{layer.name}/a", f"{layer.name}/w"
-        if a_key not in data.files or w_key not in data.files:
-            return None
-        activations, weights = data[a_key], data[w_key]
+        for layer in workload.layers:
+            a_key, w_key = f"{layer.name}/a", f"{layer.name}/w"
+            if a_key in data.files and w_key in data.files:
+                found[layer.name] = _checked_operands(workload, layer, data[a_key], data[w_key])
+    return found
+
+
+def _checked_operands(workload: Workload, layer: Layer, activations: np.ndarray,
+                      weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a_key, w_key = f"{layer.name}/a", f"{layer.name}/w"
     _, n, k = layer.gemm()
     if weights.shape != (k, n):
         raise ValueError(f"{workload.operands_path}: {w_key} has shape {weights.shape}, "
@@ -342,10 +349,6 @@ def weights_to_gemm(filters: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(filters.transpose(2, 3, 1, 0)).reshape(-1, n)
 
 
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
 __all__ = ["Layer", "Workload", "TRACE_COLUMNS", "builtin", "builtin_names", "resnet_cifar",
            "read_workload", "write_trace", "trace_csv_text", "scalesim_topology_text",
-           "load_operands", "im2col", "weights_to_gemm", "ceil_div"]
+           "load_operands", "load_all_operands", "im2col", "weights_to_gemm"]
