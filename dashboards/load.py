@@ -20,7 +20,7 @@ import pandas as pd
 
 from dse import results as accuracy
 from dse.evaluate import evaluate
-from dse.space import DesignSpace, build_networks
+from dse.space import DesignSpace, build_networks, normalise_dataset
 
 SWEEP_FILE, ACCURACY_FILE, FOOTPRINT_FILE = "sweep.csv", "accuracy.csv", "footprint.csv"
 # Columns every view relies on; the explorer works with whatever numeric columns come beside them.
@@ -115,7 +115,7 @@ def check_sweep(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     for column in ("model", "dataset", "widen", "teacher", "dataflow"):
         frame[column] = frame[column].astype(str).str.strip().str.lower()
     frame["teacher"] = frame["teacher"].map(accuracy.normalise_teacher)
-    frame["dataset"] = frame["dataset"].str.replace(r"[^a-z0-9]", "", regex=True)
+    frame["dataset"] = frame["dataset"].map(normalise_dataset)
     # A column of numbers that pandas read as text (a stray word in it) would silently drop out
     # of the metric pickers; say so instead.
     for column in frame.columns:

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .space import normalise_dataset
+
 ACCURACY_COLUMNS = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher", "scheme",
                     "epochs", "seed", "top1_err", "source")
 JOIN_KEY = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher")
@@ -62,7 +64,7 @@ def read_accuracy(path: str | os.PathLike) -> pd.DataFrame:
     out["abits"] = out["abits"].astype(np.int64)
     out["width"] = out["width"].astype(float)
     out["model"] = out["model"].str.lower()
-    out["dataset"] = out["dataset"].str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+    out["dataset"] = out["dataset"].map(normalise_dataset)
     out["widen"] = out["widen"].str.lower().replace("", "none")
     out["teacher"] = out["teacher"].map(normalise_teacher)
     return out

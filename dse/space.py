@@ -7,7 +7,6 @@ point's ``point_id`` names the same point in every run of the same command.
 """
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 

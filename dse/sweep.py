@@ -21,7 +21,6 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from accelsim.config import ALLOWED_BITS, DATAFLOWS

@@ -1,5 +1,4 @@
 """The sweep on a real Dask cluster (distributed.LocalCluster on loopback) equals the local run."""
-from pathlib import Path
 
 import pytest
 

@@ -469,7 +469,7 @@ def render(inp: Inputs, figure_link: str | None) -> str:
         f"- {len(inp.runs)} runs, {wall / 60:.0f} minutes of training in total "
         f"(sum of the runs' wall times).",
         f"- Preset note: {p.get('note', '')}.",
-        f"- The paper: ResNet-44/56 on CIFAR-10, full schedule. Our absolute errors are not "
+        "- The paper: ResNet-44/56 on CIFAR-10, full schedule. Our absolute errors are not "
         "comparable with its numbers (other data, a smaller network, a short schedule); only "
         "the direction and rough size of each effect are.",
     ]
@@ -486,7 +486,7 @@ def render(inp: Inputs, figure_link: str | None) -> str:
          f"{seed_sd:.2f} points." if seed_sd is not None
          else "- No cell was trained with several seeds; the binomial noise stands in for the "
               "seed spread."),
-        f"- A claim is **held** when the measured difference exceeds 2 standard errors of the "
+        "- A claim is **held** when the measured difference exceeds 2 standard errors of the "
         "difference (cells with one seed use the pooled seed sd), **did not hold** when it is "
         "beyond 2 standard errors the other way, else **not resolvable at this scale**.",
         "",
