@@ -129,26 +129,14 @@ def resnet_cifar(depth: int, width: float = 1, widen: str | None = None, in_chan
     """
     if (depth - 2) % 6 or depth < 8:
         raise ValueError(f"depth={depth}: a CIFAR ResNet has depth 6n+2 (20, 32, 44, 56, 110)")
-    widen = widen or "none"
-    if widen not in WIDEN_CHOICES:
-        raise ValueError(f"widen={widen!r}: allowed values are none, first30, all")
-    if not width > 0:
-        raise ValueError(f"width={width!r}: must be > 0")
     blocks = (depth - 2) // 6
-    stage_factor = [2.0 if widen in ("first30", "all") else 1.0,
-                    2.0 if widen == "all" else 1.0,
-                    2.0 if widen == "all" else 1.0]
+    filters = stage_filters(width, widen)
     end_bits = (FP32_BITS, FP32_BITS) if full_precision_ends else (wbits, abits)
-
-    def filters(base: int, stage: int) -> int:
-        return max(1, int(round(base * width * stage_factor[stage])))
-
     layers = []
     size = image_size
-    channels = filters(16, 0)
+    channels = filters[0]
     layers.append(Layer("conv1", size, size, 3, 3, in_channels, channels, 1, 1, *end_bits))
-    for stage, base in enumerate((16, 32, 64)):
-        out_channels = filters(base, stage)
+    for stage, out_channels in enumerate(filters):
         for block in range(blocks):
             for conv in (1, 2):
                 stride = 2 if stage > 0 and block == 0 and conv == 1 else 1
@@ -159,6 +147,22 @@ def resnet_cifar(depth: int, width: float = 1, widen: str | None = None, in_chan
                 size, channels = layer.ofmap_h, out_channels
     layers.append(Layer("fc", 1, 1, 1, 1, channels, num_classes, 1, 0, *end_bits))
     return Workload(f"resnet{depth}", tuple(layers))
+
+
+def stage_filters(width: float = 1, widen: str | None = None) -> tuple[int, int, int]:
+    """Filters of the three stages of a CIFAR ResNet (conv1 has the first stage's).
+
+    The one widening rule training and accelsim share (DESIGN.md): ``width`` multiplies
+    16/32/64; ``first30`` doubles conv1 and the first stage, ``all`` every stage.
+    """
+    widen = widen or "none"
+    if widen not in WIDEN_CHOICES:
+        raise ValueError(f"widen={widen!r}: allowed values are none, first30, all")
+    if not width > 0:
+        raise ValueError(f"width={width!r}: must be > 0")
+    doubled = {"none": (), "first30": (0,), "all": (0, 1, 2)}[widen]
+    return tuple(max(1, int(round(base * width * (2 if stage in doubled else 1))))
+                 for stage, base in enumerate((16, 32, 64)))
 
 
 def builtin_names() -> tuple[str, ...]:
@@ -349,6 +353,7 @@ def weights_to_gemm(filters: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(filters.transpose(2, 3, 1, 0)).reshape(-1, n)
 
 
-__all__ = ["Layer", "Workload", "TRACE_COLUMNS", "builtin", "builtin_names", "resnet_cifar",
+__all__ = ["Layer", "Workload", "TRACE_COLUMNS", "RESNET_DEPTHS", "WIDEN_CHOICES", "builtin",
+           "builtin_names", "resnet_cifar", "stage_filters",
            "read_workload", "write_trace", "trace_csv_text", "scalesim_topology_text",
            "load_operands", "load_all_operands", "im2col", "weights_to_gemm"]

@@ -23,12 +23,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from accelsim.workload import RESNET_DEPTHS, WIDEN_CHOICES, stage_filters
+
 from .quant import FP32_BITS, QConv2d, QLinear, QReLU, check_bits, quantize_activations
 
-CIFAR_RESNETS = {"resnet20": 20, "resnet32": 32, "resnet44": 44, "resnet56": 56, "resnet110": 110}
+CIFAR_RESNETS = RESNET_DEPTHS
 IMAGENET_MODELS = ("alexnet", "resnet50", "resnet101", "inception_resnet_v2")
 MODEL_NAMES = tuple(CIFAR_RESNETS) + IMAGENET_MODELS
-WIDEN_CHOICES = ("none", "first30", "all")
 DEFAULT_IMAGE_SIZE = {"alexnet": 224, "resnet50": 224, "resnet101": 224,
                       "inception_resnet_v2": 299}
 
@@ -127,7 +128,7 @@ def load(path: str | os.PathLike, **overrides) -> nn.Module:
 
 
 def _scaled(channels: int, factor: float) -> int:
-    # The same rounding as accelsim.workload.resnet_cifar, so both build equal shapes.
+    # The same rounding as accelsim.workload.stage_filters uses for the CIFAR ResNets.
     return max(1, int(round(channels * factor)))
 
 
@@ -169,9 +170,7 @@ class CifarResNet(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         blocks = (CIFAR_RESNETS[cfg.name] - 2) // 6
-        doubled = {"none": (), "first30": (0,), "all": (0, 1, 2)}[cfg.widen]
-        widths = [_scaled(base, cfg.width * (2 if s in doubled else 1))
-                  for s, base in enumerate((16, 32, 64))]
+        widths = stage_filters(cfg.width, cfg.widen)
         end_w, end_a = cfg.end_bits
         self.conv1 = QConv2d(cfg.in_channels, widths[0], 3, 1, 1, bias=False, wbits=end_w,
                              abits=end_a)
