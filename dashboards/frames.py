@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from accelsim import ArrayConfig, simulate_gemm
+from accelsim import ArrayConfig, kernels, simulate_gemm
 from accelsim.network import random_operands
 from accelsim.workload import builtin, builtin_names
 from dse.pareto import pareto_ranks
@@ -236,11 +236,12 @@ def array_run(model: str, dataset: str, width: float, widen: str, layer: str, ro
     a, w = random_operands(m, n, k, cfg, np.random.default_rng(seed))
     result = simulate_gemm(a, w, cfg)
     log = result.fold_log
-    clocks = log[:, 2]
+    clocks = log[:, kernels.FOLD_CLOCKS]
     folds = pd.DataFrame({
-        "fold": np.arange(len(log)), "first_row": log[:, 0], "first_col": log[:, 1],
+        "fold": np.arange(len(log)), "first_row": log[:, kernels.FOLD_ROW0],
+        "first_col": log[:, kernels.FOLD_COL0],
         "start_clock": np.concatenate([[0], np.cumsum(clocks)[:-1]]), "clocks": clocks,
-        "macs": log[:, 3]})
+        "macs": log[:, kernels.FOLD_BUSY]})
     folds["utilization"] = folds["macs"] / (folds["clocks"] * cfg.pes)
     return ArrayRun(layer, m, n, k, rows, cols, dataflow, result.cycles, result.utilization,
                     result.macs, result.pe_busy, folds)
