@@ -356,4 +356,6 @@ def weights_to_gemm(filters: np.ndarray) -> np.ndarray:
 __all__ = ["Layer", "Workload", "TRACE_COLUMNS", "RESNET_DEPTHS", "WIDEN_CHOICES", "builtin",
            "builtin_names", "resnet_cifar", "stage_filters",
            "read_workload", "write_trace", "trace_csv_text", "scalesim_topology_text",
-           "load_operands", "load_all_operands", "im2col", "weights_to_gemm"]
+           "load_operands", "load_all_operands", "im2col", "weights_to_gemm",
+           # re-exported: training may import this module only, and writes its files the same way
+           "write_atomic"]

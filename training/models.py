@@ -13,6 +13,7 @@ absorbs it).  When the first conv is quantized its input is quantized to ``abits
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections import OrderedDict
@@ -23,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from accelsim.workload import RESNET_DEPTHS, WIDEN_CHOICES, stage_filters
+from accelsim.workload import RESNET_DEPTHS, WIDEN_CHOICES, stage_filters, write_atomic
 
 from .quant import FP32_BITS, QConv2d, QLinear, QReLU, check_bits, quantize_activations
 
@@ -97,13 +98,11 @@ def save(model: nn.Module, path: str | os.PathLike, extra: dict | None = None) -
     both atomically, so ``load(path)`` rebuilds the model from the two files."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(model.state_dict(), tmp)
-    os.replace(tmp, path)
+    state = io.BytesIO()
+    torch.save(model.state_dict(), state)
+    write_atomic(path, state.getvalue())
     meta = {"model": asdict(model.config), **(extra or {})}
-    tmp = path.with_name(f".{path.stem}.json.tmp")
-    tmp.write_text(json.dumps(meta, indent=2) + "\n")
-    os.replace(tmp, path.with_suffix(".json"))
+    write_atomic(path.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
     return path
 
 

@@ -34,6 +34,8 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from accelsim.workload import write_atomic  # noqa: E402
+
 from . import data as datasets  # noqa: E402
 from . import footprint  # noqa: E402
 from .train import ACCURACY_COLUMNS, RunConfig, UserError, run  # noqa: E402
@@ -163,9 +165,7 @@ def _config(job: Job, p: Preset, teacher_job: Job, root: Path, device: str,
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(obj, indent=2) + "\n")
 
 
 def _cost(job: Job, shape: dict) -> dict:

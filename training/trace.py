@@ -10,6 +10,7 @@ no codes and are left out of the .npz.
 """
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from accelsim.workload import Layer, Workload, im2col, weights_to_gemm, write_trace
+from accelsim.workload import (Layer, Workload, im2col, weights_to_gemm, write_atomic,
+                               write_trace)
 
 from .quant import QConv2d, QLinear, activation_codes, is_float, layer_codes
 
@@ -79,8 +81,7 @@ def export(model: nn.Module, image: torch.Tensor, csv_path: str | os.PathLike) -
     csv_path = Path(csv_path)
     result = trace(model, image, csv_path.stem)
     write_trace(result.workload, csv_path)
-    npz = csv_path.with_suffix(".npz")
-    tmp = npz.with_name(f".{npz.stem}.tmp.npz")
-    np.savez_compressed(tmp, **result.operands)
-    os.replace(tmp, npz)
+    packed = io.BytesIO()
+    np.savez_compressed(packed, **result.operands)
+    write_atomic(csv_path.with_suffix(".npz"), packed.getvalue())
     return result
