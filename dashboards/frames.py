@@ -14,7 +14,7 @@ from accelsim import ArrayConfig, kernels, simulate_gemm
 from accelsim.network import random_operands
 from accelsim.workload import builtin, builtin_names
 from dse.pareto import pareto_ranks
-from dse.results import JOIN_KEY
+from dse.results import JOIN_KEY, summarise_runs
 from dse.space import DATASETS
 
 # x axes of the accuracy view: the paper's compute cost (its footnote 2), then hardware figures
@@ -92,12 +92,7 @@ def accuracy_points(table: pd.DataFrame, sweep: pd.DataFrame, rows: int, cols: i
     """
     table = table.assign(series=np.where(table["source"].str.lower().str.startswith("measured"),
                                          "measured", "paper"))
-    grouped = table.groupby(list(JOIN_KEY) + ["series"], sort=True, dropna=False)
-    points = grouped.agg(top1_err_pct=("top1_err", "mean"), runs=("top1_err", "size"),
-                         top1_err_std=("top1_err", "std"),
-                         source=("source", lambda s: "+".join(dict.fromkeys(s))),
-                         scheme=("scheme", lambda s: "+".join(dict.fromkeys(x for x in s if x))))
-    points = points.reset_index()
+    points = summarise_runs(table, list(JOIN_KEY) + ["series"])
     key = list(NETWORK_KEY) + ["wbits", "abits"]
     costs = [c for c in COST_AXES if c in sweep.columns]
     chosen = sweep[(sweep["rows"] == rows) & (sweep["cols"] == cols)

@@ -89,16 +89,22 @@ def accuracy_table(extra_paths=()) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def summarise_runs(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Accuracy rows grouped by ``by``: mean error, run count, seed sd, sources and schemes."""
+    grouped = table.groupby(by, sort=True, dropna=False)
+    summary = grouped.agg(top1_err_pct=("top1_err", "mean"), runs=("top1_err", "size"),
+                          top1_err_std=("top1_err", "std"),
+                          source=("source", lambda s: "+".join(dict.fromkeys(s))),
+                          scheme=("scheme", lambda s: "+".join(dict.fromkeys(x for x in s if x))))
+    return summary.reset_index()
+
+
 def best_known(table: pd.DataFrame) -> pd.DataFrame:
     """One row per join key: the mean of measured rows if any, else the published row."""
     table = table.assign(measured=table["source"].str.lower().eq("measured"))
     keep = table.groupby(list(JOIN_KEY))["measured"].transform("max") == table["measured"]
-    table = table[keep]
-    grouped = table.groupby(list(JOIN_KEY), sort=True)
-    summary = grouped.agg(top1_err_pct=("top1_err", "mean"), runs=("top1_err", "size"),
-                          measured=("measured", "first"),
-                          sources=("source", lambda s: "+".join(dict.fromkeys(s))),
-                          scheme=("scheme", lambda s: "+".join(dict.fromkeys(x for x in s if x))))
+    summary = summarise_runs(table[keep], list(JOIN_KEY) + ["measured"]).set_index(
+        list(JOIN_KEY)).rename(columns={"source": "sources"})
     summary["accuracy_source"] = np.where(
         summary["measured"], "measured (" + summary["runs"].astype(str) + " runs)",
         summary["sources"])
@@ -121,4 +127,4 @@ def join_accuracy(points: pd.DataFrame, table: pd.DataFrame | None = None) -> pd
 
 __all__ = ["ACCURACY_COLUMNS", "JOIN_KEY", "MEASURED_CSV", "PAPER_CSV", "accuracy_table",
            "best_known", "join_accuracy", "normalise_teacher", "paper_accuracy", "read_accuracy",
-           "shipped_accuracy"]
+           "shipped_accuracy", "summarise_runs"]
