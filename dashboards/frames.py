@@ -92,7 +92,7 @@ def accuracy_points(table: pd.DataFrame, sweep: pd.DataFrame, rows: int, cols: i
     """
     table = table.assign(series=np.where(table["source"].str.lower().str.startswith("measured"),
                                          "measured", "paper"))
-    points = summarise_runs(table, list(JOIN_KEY) + ["series"])
+    points = summarise_runs(table, list(JOIN_KEY) + ["quantizer", "series"])
     key = list(NETWORK_KEY) + ["wbits", "abits"]
     costs = [c for c in COST_AXES if c in sweep.columns]
     chosen = sweep[(sweep["rows"] == rows) & (sweep["cols"] == cols)

@@ -9,7 +9,10 @@ layers widened), Table 3 Apprentice (teacher ResNet-101), Table 4 WRPN + Apprent
 
 The join key is (model, dataset, wbits, abits, widen, width, teacher).  Measured rows win over
 published ones (their mean over seeds); a point with no matching row gets an empty accuracy,
-never an estimate.
+never an estimate.  Rows of different activation quantizers (``quantizer``: ``wrpn``, the
+paper's fixed clip, or ``pact``) are never averaged together: where several were measured for
+one key, the point takes the quantizer with the lowest mean error (the best accuracy known at
+those widths) and says which in ``quantizer`` and ``accuracy_source``.
 """
 from __future__ import annotations
 
@@ -22,14 +25,17 @@ import pandas as pd
 from .space import normalise_dataset
 
 ACCURACY_COLUMNS = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher", "scheme",
-                    "epochs", "seed", "top1_err", "source")
+                    "epochs", "seed", "top1_err", "source", "quantizer")
+# Optional columns and the value a table without them means (DESIGN.md: formats grow by
+# appended columns): rows from before the quantizer column were trained with WRPN's clip.
+ACCURACY_DEFAULTS = {"quantizer": "wrpn"}
 JOIN_KEY = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher")
 PAPER_CSV = Path(__file__).with_name("paper_accuracy.csv")
 # The rows this project measured itself (``python -m training.reproduce --preset quick``),
 # committed at the top of the repository: present in a checkout and its editable install.
 MEASURED_CSV = Path(__file__).resolve().parents[1] / "data" / "accuracy_measured.csv"
 # Output columns a join adds to a point.
-RESULT_COLUMNS = ("top1_err_pct", "accuracy_source", "scheme")
+RESULT_COLUMNS = ("top1_err_pct", "accuracy_source", "scheme", "quantizer")
 
 
 def normalise_teacher(value) -> str:
@@ -47,6 +53,9 @@ def read_accuracy(path: str | os.PathLike) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise ValueError(f"accuracy CSV {str(path)!r}: cannot be read ({err})") from None
+    for column, default in ACCURACY_DEFAULTS.items():
+        if column not in frame.columns:
+            frame[column] = default
     missing = [c for c in ACCURACY_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"accuracy CSV {str(path)!r}: missing columns {', '.join(missing)}; "
@@ -67,6 +76,7 @@ def read_accuracy(path: str | os.PathLike) -> pd.DataFrame:
     out["dataset"] = out["dataset"].map(normalise_dataset)
     out["widen"] = out["widen"].str.lower().replace("", "none")
     out["teacher"] = out["teacher"].map(normalise_teacher)
+    out["quantizer"] = out["quantizer"].str.lower().replace("", ACCURACY_DEFAULTS["quantizer"])
     return out
 
 
@@ -100,15 +110,18 @@ def summarise_runs(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def best_known(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per join key: the mean of measured rows if any, else the published row."""
+    """One row per join key: the mean of measured rows if any, else the published row; of
+    several quantizers, the one with the lowest mean error."""
     table = table.assign(measured=table["source"].str.lower().eq("measured"))
     keep = table.groupby(list(JOIN_KEY))["measured"].transform("max") == table["measured"]
-    summary = summarise_runs(table[keep], list(JOIN_KEY) + ["measured"]).set_index(
-        list(JOIN_KEY)).rename(columns={"source": "sources"})
+    summary = summarise_runs(table[keep], list(JOIN_KEY) + ["quantizer", "measured"]).rename(
+        columns={"source": "sources"})
+    summary = summary.sort_values("top1_err_pct", kind="stable").drop_duplicates(list(JOIN_KEY))
     summary["accuracy_source"] = np.where(
-        summary["measured"], "measured (" + summary["runs"].astype(str) + " runs)",
-        summary["sources"])
-    return summary.reset_index()[list(JOIN_KEY) + list(RESULT_COLUMNS)]
+        summary["measured"], "measured " + summary["quantizer"] + " ("
+        + summary["runs"].astype(str) + " runs)", summary["sources"])
+    return summary.sort_values(list(JOIN_KEY)).reset_index(drop=True)[
+        list(JOIN_KEY) + list(RESULT_COLUMNS)]
 
 
 def join_accuracy(points: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -122,6 +135,7 @@ def join_accuracy(points: pd.DataFrame, table: pd.DataFrame | None = None) -> pd
     out["top1_err_pct"] = merged["top1_err_pct"].to_numpy(dtype=float)
     out["accuracy_source"] = merged["accuracy_source"].fillna("").to_numpy(dtype=object)
     out["scheme"] = merged["scheme"].fillna("").to_numpy(dtype=object)
+    out["quantizer"] = merged["quantizer"].fillna("").to_numpy(dtype=object)
     return out
 
 

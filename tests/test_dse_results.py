@@ -40,11 +40,35 @@ def test_measured_rows_win_and_average_over_seeds(tmp_path):
         "resnet20,fashion-mnist,2,4,none,1,runs/t/model.pt,B,3,0,9.5,measured\n")
     joined = join_accuracy(_point(), accuracy_table([path]))
     assert joined["top1_err_pct"].item() == pytest.approx(7.5)
-    assert joined["accuracy_source"].item() == "measured (2 runs)"
+    # A table without the quantizer column was trained with WRPN's clip.
+    assert joined["accuracy_source"].item() == "measured wrpn (2 runs)"
+    assert joined["quantizer"].item() == "wrpn"
     other = join_accuracy(_point(model="resnet20", dataset="fashionmnist", abits=4,
                                  teacher="runs/t/model.pt"), accuracy_table([path]))
     assert other["top1_err_pct"].item() == pytest.approx(9.5)
     assert other["scheme"].item() == "B"
+
+
+def test_quantizers_are_never_averaged_and_the_best_one_joins(tmp_path):
+    path = tmp_path / "acc.csv"
+    path.write_text(
+        "model,dataset,wbits,abits,widen,width,teacher,scheme,epochs,seed,top1_err,source,"
+        "quantizer\n"
+        "resnet56,cifar10,2,8,none,1,,,30,0,90.0,measured,wrpn\n"
+        "resnet56,cifar10,2,8,none,1,,,30,1,88.0,measured,wrpn\n"
+        "resnet56,cifar10,2,8,none,1,,,30,0,9.0,measured,pact\n"
+        "resnet56,cifar10,2,8,none,1,,,30,1,10.0,measured,pact\n"
+        "resnet56,cifar10,2,32,none,1,,,30,0,12.0,measured,pact\n"
+        "resnet56,cifar10,2,32,none,1,,,30,0,11.0,measured,wrpn\n")
+    table = accuracy_table([path])
+    joined = join_accuracy(_point(), table)
+    assert joined["top1_err_pct"].item() == pytest.approx(9.5)  # pact's mean, wrpn's apart
+    assert joined["accuracy_source"].item() == "measured pact (2 runs)"
+    other = join_accuracy(_point(abits=32), table)
+    assert other["top1_err_pct"].item() == pytest.approx(11.0)
+    assert other["quantizer"].item() == "wrpn"
+    # The paper's rows are WRPN's.
+    assert set(paper_accuracy()["quantizer"]) == {"wrpn"}
 
 
 def test_bad_accuracy_csv(tmp_path):

@@ -124,3 +124,78 @@ def test_a_bad_accuracy_csv_stops_the_run_before_training(tmp_path, capsys):
     assert code == 2 and "its header is not" in err
     assert not (tmp_path / "x" / "model.pt").exists()   # no epochs were spent
     assert table.read_text() == "a,b\n1,2\n"
+
+
+# ----------------------------------------------------------------------------- depth and speed
+
+def _loss_ratio(quantizer: str, steps: int = 60) -> float:
+    """Mean loss of the last 5 steps over the first 5: ResNet-56 at width 0.25, fp32 weights,
+    8-bit activations, synthetic data (4 classes), SGD at lr 0.05."""
+    import statistics
+
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    split = data.synthetic(n_train=1024, size=12, num_classes=4).train
+    model = models.build("resnet56", 0.25, in_channels=1, num_classes=4, image_size=12,
+                         abits=8, quantizer=quantizer)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    losses = []
+    while len(losses) < steps:
+        for x, y in data.batches(split, 32, shuffle=True, seed=len(losses)):
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if len(losses) == steps:
+                break
+    return statistics.mean(losses[-5:]) / statistics.mean(losses[:5])
+
+
+def test_a_deep_quantized_resnet_learns_with_the_default_quantizer():
+    """Issue 10's failure: with WRPN's fixed [0, 1] clip, ResNet-56 with 8-bit activations does
+    not learn (the gradient grows ~1.7x per block backwards); the default quantizer does."""
+    from training.quant import DEFAULT_ACT_QUANTIZER
+    assert _loss_ratio(DEFAULT_ACT_QUANTIZER) < 0.7
+    assert _loss_ratio("wrpn") > 0.9   # the paper's clip, kept as an option, fails here
+
+
+def test_the_gpu_path_runs_on_the_cpu(tmp_path):
+    """channels_last and bf16 autocast, as a GPU run uses them, through the same loop."""
+    result = run(parse_args(FAST + ["--wbits", "2", "--abits", "8", "--epochs", "2",
+                                    "--channels-last", "--amp", "bf16", "--eval-batch-size", "64",
+                                    "--out", str(tmp_path / "g")]), log=lambda s: None)
+    assert result.history[-1].loss < result.history[0].loss
+    assert result.test_err < 60
+    meta = models.load_config(result.out / "model.pt")
+    assert meta["run"]["amp"] == "bf16" and meta["model"]["quantizer"] == "pact"
+    npz = np.load(result.out / "trace.npz")
+    assert set(np.unique(npz["stage1.block1.conv1/w"])) <= {-1, 0, 1}
+    assert float(npz["stage1.block1.conv1/a_scale"]) > 0
+
+
+def test_batches_on_a_device_read_nothing_back(monkeypatch):
+    """No host sync inside an epoch: the batcher never turns a tensor into a Python number."""
+    split = data.synthetic(n_train=64).train
+    reads = []
+    for name in ("item", "tolist", "__bool__", "__int__", "__float__", "nonzero"):
+        original = getattr(torch.Tensor, name)
+        monkeypatch.setattr(torch.Tensor, name, lambda self, *a, _o=original, _n=name, **k:
+                            (reads.append(_n), _o(self, *a, **k))[1])
+    batches = list(data.batches(split, 16, shuffle=True, augment=True, seed=1))
+    monkeypatch.undo()
+    assert len(batches) == 4 and not reads
+
+
+def test_an_old_accuracy_table_gains_the_quantizer_column(tmp_path):
+    from training.train import append_accuracy_row
+    table = tmp_path / "accuracy.csv"
+    table.write_text("model,dataset,wbits,abits,widen,width,teacher,scheme,epochs,seed,top1_err,"
+                     "source\nresnet20,fashion-mnist,2,8,none,1,none,none,3,0,12.5,measured\n")
+    row = dict(zip(ACCURACY_COLUMNS, ["resnet20", "fashion-mnist", "2", "8", "none", "1", "none",
+                                      "none", "3", "1", "9.5", "measured", "pact"]))
+    append_accuracy_row(table, row)
+    rows = list(csv.DictReader(open(table)))
+    assert [r["quantizer"] for r in rows] == ["wrpn", "pact"]
+    assert [r["top1_err"] for r in rows] == ["12.5", "9.5"]

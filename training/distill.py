@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import models
+from .quant import DEFAULT_ACT_QUANTIZER
 
 SCHEMES = ("none", "A", "B", "C")
 
@@ -74,10 +75,11 @@ def frozen_teacher(path: str) -> nn.Module:
     return teacher
 
 
-def student_from_full_precision(path: str, wbits: int, abits: int) -> nn.Module:
+def student_from_full_precision(path: str, wbits: int, abits: int,
+                                quantizer: str = DEFAULT_ACT_QUANTIZER) -> nn.Module:
     """Scheme C's start: the trained fp32 model at ``path`` with its precision lowered."""
     meta = models.load_config(path)["model"]
     if meta.get("wbits", 32) != 32 or meta.get("abits", 32) != 32:
         raise ValueError(f"--init {path}: scheme C starts from a full-precision model, this one "
                          f"has wbits={meta.get('wbits')}, abits={meta.get('abits')}")
-    return models.load(path, wbits=wbits, abits=abits)
+    return models.load(path, wbits=wbits, abits=abits, quantizer=quantizer)

@@ -8,8 +8,9 @@ AlexNet and ResNet v1.5, Keras's InceptionResNetV2) so their parameter counts ma
 written here because torchvision's install pulls a CUDA-sized torch.
 
 Inputs are images in [0, 1] (no mean/std normalisation: the batch norm after the first conv
-absorbs it).  When the first conv is quantized its input is quantized to ``abits`` too, which for
-8-bit pixels is exact, so every quantized layer reads integer activation codes.
+absorbs it).  When the first conv is quantized its input is quantized to ``abits`` too (a fixed
+[0, 1] clip, which for 8-bit pixels is exact), and so is the pooled input of a quantized last FC,
+so every quantized layer reads integer activation codes, each from one QReLU.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ import torch.nn.functional as F
 
 from accelsim.workload import RESNET_DEPTHS, WIDEN_CHOICES, stage_filters, write_atomic
 
-from .quant import FP32_BITS, QConv2d, QLinear, QReLU, check_bits, quantize_activations
+from .quant import (DEFAULT_ACT_QUANTIZER, FP32_BITS, QConv2d, QLinear, QReLU, check_bits,
+                    check_quantizer)
 
 CIFAR_RESNETS = RESNET_DEPTHS
 IMAGENET_MODELS = ("alexnet", "resnet50", "resnet101", "inception_resnet_v2")
@@ -48,6 +50,7 @@ class ModelConfig:
     wbits: int = FP32_BITS
     abits: int = FP32_BITS
     full_precision_ends: bool = True  # WRPN keeps the first conv and the last FC in fp32
+    quantizer: str = DEFAULT_ACT_QUANTIZER  # activation quantizer: pact | wrpn (training.quant)
 
     def __post_init__(self) -> None:
         if self.name not in MODEL_NAMES:
@@ -63,6 +66,7 @@ class ModelConfig:
             raise ValueError("in_channels, num_classes and image_size must be >= 1")
         check_bits(self.wbits, "wbits")
         check_bits(self.abits, "abits")
+        check_quantizer(self.quantizer)
 
     @property
     def end_bits(self) -> tuple[int, int]:
@@ -71,13 +75,16 @@ class ModelConfig:
 
 def build(name: str, width: float = 1, widen: str | None = None, in_channels: int = 3,
           num_classes: int | None = None, image_size: int | None = None, wbits: int = FP32_BITS,
-          abits: int = FP32_BITS, full_precision_ends: bool = True) -> nn.Module:
+          abits: int = FP32_BITS, full_precision_ends: bool = True,
+          quantizer: str = DEFAULT_ACT_QUANTIZER) -> nn.Module:
     """A network by name; ``model.config`` holds its ModelConfig."""
     key = name.lower()
     num_classes = num_classes or (10 if key in CIFAR_RESNETS else 1000)
     image_size = image_size or DEFAULT_IMAGE_SIZE.get(key, 32)
-    return from_config(ModelConfig(key, float(width), widen or "none", in_channels, num_classes,
-                                   image_size, wbits, abits, full_precision_ends))
+    return from_config(ModelConfig(
+        name=key, width=float(width), widen=widen or "none", in_channels=in_channels,
+        num_classes=num_classes, image_size=image_size, wbits=wbits, abits=abits,
+        full_precision_ends=full_precision_ends, quantizer=quantizer))
 
 
 def from_config(cfg: ModelConfig) -> nn.Module:
@@ -120,9 +127,16 @@ def load(path: str | os.PathLike, **overrides) -> nn.Module:
     replace config fields, e.g. ``wbits=2`` to lower a trained fp32 model (scheme C)."""
     meta = load_config(path)["model"]
     known = {f.name for f in fields(ModelConfig)}
-    model = from_config(ModelConfig(**{**{k: v for k, v in meta.items() if k in known},
-                                       **overrides}))
-    model.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))
+    # Checkpoints written before the quantizer was a choice were trained with WRPN's clip.
+    saved = {"quantizer": "wrpn", **{k: v for k, v in meta.items() if k in known}}
+    model = from_config(ModelConfig(**{**saved, **overrides}))
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    # Lowering a full-precision model (scheme C) adds PACT clip levels it never had: they start
+    # at their initial value; any other missing or extra tensor is an error.
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(not key.endswith(".alpha") for key in missing) or (missing and not overrides):
+        raise RuntimeError(f"checkpoint {str(path)!r} does not fit its own config: missing "
+                           f"{missing[:3]}, unexpected {unexpected[:3]}")
     return model
 
 
@@ -131,9 +145,10 @@ def _scaled(channels: int, factor: float) -> int:
     return max(1, int(round(channels * factor)))
 
 
-def _input(x: torch.Tensor, first: nn.Module) -> torch.Tensor:
-    """Quantize the image when the first layer is quantized (8-bit pixels stay exact)."""
-    return quantize_activations(x, first.abits) if first.abits < FP32_BITS else x
+def _image_quant(abits: int) -> QReLU:
+    """The quantizer of the input image when the first layer is quantized: a fixed [0, 1] clip,
+    exact for 8-bit pixels (the image is already in [0, 1]); identity at 32 bits."""
+    return QReLU(abits, "wrpn")
 
 
 # ----------------------------------------------------------------------------- CIFAR ResNets
@@ -141,16 +156,17 @@ def _input(x: torch.Tensor, first: nn.Module) -> torch.Tensor:
 class BasicBlock(nn.Module):
     """Two 3x3 convs with an option-A shortcut (subsample, zero-pad the new channels)."""
 
-    def __init__(self, cin: int, cout: int, stride: int, wbits: int, abits: int):
+    def __init__(self, cin: int, cout: int, stride: int, wbits: int, abits: int,
+                 quantizer: str):
         super().__init__()
         if cout < cin:
             raise ValueError(f"an option-A shortcut cannot shrink {cin} to {cout} channels")
         self.conv1 = QConv2d(cin, cout, 3, stride, 1, bias=False, wbits=wbits, abits=abits)
         self.bn1 = nn.BatchNorm2d(cout)
-        self.relu1 = QReLU(abits)
+        self.relu1 = QReLU(abits, quantizer)
         self.conv2 = QConv2d(cout, cout, 3, 1, 1, bias=False, wbits=wbits, abits=abits)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.relu2 = QReLU(abits)
+        self.relu2 = QReLU(abits, quantizer)
         self.stride, self.extra = stride, cout - cin
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -171,25 +187,28 @@ class CifarResNet(nn.Module):
         blocks = (CIFAR_RESNETS[cfg.name] - 2) // 6
         widths = stage_filters(cfg.width, cfg.widen)
         end_w, end_a = cfg.end_bits
+        q = cfg.quantizer
+        self.image_quant = _image_quant(end_a)
         self.conv1 = QConv2d(cfg.in_channels, widths[0], 3, 1, 1, bias=False, wbits=end_w,
                              abits=end_a)
         self.bn1 = nn.BatchNorm2d(widths[0])
-        self.relu1 = QReLU(cfg.abits)
+        self.relu1 = QReLU(cfg.abits, q)
         cin = widths[0]
         for s, cout in enumerate(widths):
             stage = OrderedDict()
             for b in range(blocks):
                 stride = 2 if s > 0 and b == 0 else 1
-                stage[f"block{b + 1}"] = BasicBlock(cin, cout, stride, cfg.wbits, cfg.abits)
+                stage[f"block{b + 1}"] = BasicBlock(cin, cout, stride, cfg.wbits, cfg.abits, q)
                 cin = cout
             self.add_module(f"stage{s + 1}", nn.Sequential(stage))
+        self.pool_quant = QReLU(end_a, q)  # the pooled features the FC reads (>= 0 already)
         self.fc = QLinear(cin, cfg.num_classes, wbits=end_w, abits=end_a)
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu1(self.bn1(self.conv1(_input(x, self.conv1))))
+        x = self.relu1(self.bn1(self.conv1(self.image_quant(x))))
         x = self.stage3(self.stage2(self.stage1(x)))
-        return self.fc(_input(x.mean((2, 3)), self.fc))
+        return self.fc(self.pool_quant(x.mean((2, 3))))
 
 
 def _init_weights(model: nn.Module) -> None:
@@ -200,11 +219,17 @@ def _init_weights(model: nn.Module) -> None:
 
 # ----------------------------------------------------------------------------- ImageNet networks
 
-def _conv_bn(cin, cout, k, stride=1, pad=0, wbits=32, abits=32, relu=True, bn_eps=1e-5):
-    """conv (no bias) -> BN -> QReLU, the unit every ImageNet network here is made of."""
+def _conv_bn(cin, cout, k, stride=1, pad=0, wbits=32, abits=32, relu=True, bn_eps=1e-5,
+             quantizer=DEFAULT_ACT_QUANTIZER, out_abits=None):
+    """conv (no bias) -> BN -> QReLU, the unit every ImageNet network here is made of.
+
+    ``out_abits``: the ReLU's width when it differs from the conv's input width (a
+    full-precision stem feeding quantized layers)."""
     layers = [QConv2d(cin, cout, k, stride, pad, bias=False, wbits=wbits, abits=abits),
               nn.BatchNorm2d(cout, eps=bn_eps)]
-    return nn.Sequential(*layers, QReLU(abits)) if relu else nn.Sequential(*layers)
+    if not relu:
+        return nn.Sequential(*layers)
+    return nn.Sequential(*layers, QReLU(abits if out_abits is None else out_abits, quantizer))
 
 
 class AlexNet(nn.Module):
@@ -215,36 +240,41 @@ class AlexNet(nn.Module):
         c = [_scaled(x, cfg.width) for x in (64, 192, 384, 256, 256, 4096)]
         w, a = cfg.wbits, cfg.abits
         end_w, end_a = cfg.end_bits
+
+        def relu():
+            return QReLU(a, cfg.quantizer)
+
+        self.image_quant = _image_quant(end_a)
         self.features = nn.Sequential(
-            QConv2d(cfg.in_channels, c[0], 11, 4, 2, wbits=end_w, abits=end_a), QReLU(a),
+            QConv2d(cfg.in_channels, c[0], 11, 4, 2, wbits=end_w, abits=end_a), relu(),
             nn.MaxPool2d(3, 2),
-            QConv2d(c[0], c[1], 5, 1, 2, wbits=w, abits=a), QReLU(a), nn.MaxPool2d(3, 2),
-            QConv2d(c[1], c[2], 3, 1, 1, wbits=w, abits=a), QReLU(a),
-            QConv2d(c[2], c[3], 3, 1, 1, wbits=w, abits=a), QReLU(a),
-            QConv2d(c[3], c[4], 3, 1, 1, wbits=w, abits=a), QReLU(a), nn.MaxPool2d(3, 2))
+            QConv2d(c[0], c[1], 5, 1, 2, wbits=w, abits=a), relu(), nn.MaxPool2d(3, 2),
+            QConv2d(c[1], c[2], 3, 1, 1, wbits=w, abits=a), relu(),
+            QConv2d(c[2], c[3], 3, 1, 1, wbits=w, abits=a), relu(),
+            QConv2d(c[3], c[4], 3, 1, 1, wbits=w, abits=a), relu(), nn.MaxPool2d(3, 2))
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
-            nn.Dropout(0.5), QLinear(c[4] * 36, c[5], wbits=w, abits=a), QReLU(a),
-            nn.Dropout(0.5), QLinear(c[5], c[5], wbits=w, abits=a), QReLU(a),
+            nn.Dropout(0.5), QLinear(c[4] * 36, c[5], wbits=w, abits=a), relu(),
+            nn.Dropout(0.5), QLinear(c[5], c[5], wbits=w, abits=a), relu(),
             QLinear(c[5], cfg.num_classes, wbits=end_w, abits=end_a))
 
     def forward(self, x):
-        x = self.avgpool(self.features(_input(x, self.features[0])))
+        x = self.avgpool(self.features(self.image_quant(x)))
         return self.classifier(torch.flatten(x, 1))
 
 
 class Bottleneck(nn.Module):
     """ResNet v1.5 bottleneck (stride on the 3x3 conv, as torchvision)."""
 
-    def __init__(self, cin, mid, stride, wbits, abits):
+    def __init__(self, cin, mid, stride, wbits, abits, quantizer):
         super().__init__()
         cout = mid * 4
-        self.body = nn.Sequential(_conv_bn(cin, mid, 1, wbits=wbits, abits=abits),
-                                  _conv_bn(mid, mid, 3, stride, 1, wbits=wbits, abits=abits),
-                                  _conv_bn(mid, cout, 1, wbits=wbits, abits=abits, relu=False))
-        self.downsample = (_conv_bn(cin, cout, 1, stride, wbits=wbits, abits=abits, relu=False)
+        q = dict(wbits=wbits, abits=abits, quantizer=quantizer)
+        self.body = nn.Sequential(_conv_bn(cin, mid, 1, **q), _conv_bn(mid, mid, 3, stride, 1, **q),
+                                  _conv_bn(mid, cout, 1, relu=False, **q))
+        self.downsample = (_conv_bn(cin, cout, 1, stride, relu=False, **q)
                            if stride > 1 or cin != cout else nn.Identity())
-        self.relu = QReLU(abits)
+        self.relu = QReLU(abits, quantizer)
 
     def forward(self, x):
         return self.relu(self.body(x) + self.downsample(x))
@@ -261,33 +291,31 @@ class BottleneckResNet(nn.Module):
         w, a = cfg.wbits, cfg.abits
         end_w, end_a = cfg.end_bits
         stem = _scaled(64, cfg.width)
+        q = cfg.quantizer
+        self.image_quant = _image_quant(end_a)
         if cfg.image_size >= 64:
-            self.stem = nn.Sequential(_conv_bn(cfg.in_channels, stem, 7, 2, 3, end_w, end_a),
-                                      nn.MaxPool2d(3, 2, 1))
+            self.stem = nn.Sequential(
+                _conv_bn(cfg.in_channels, stem, 7, 2, 3, end_w, end_a, quantizer=q, out_abits=a),
+                nn.MaxPool2d(3, 2, 1))
         else:
-            self.stem = _conv_bn(cfg.in_channels, stem, 3, 1, 1, end_w, end_a)
+            self.stem = _conv_bn(cfg.in_channels, stem, 3, 1, 1, end_w, end_a, quantizer=q,
+                                 out_abits=a)
         cin, stages = stem, []
         for s, depth in enumerate(depths):
             mid = _scaled(64 * 2 ** s, cfg.width)
             blocks = []
             for b in range(depth):
-                blocks.append(Bottleneck(cin, mid, 2 if s > 0 and b == 0 else 1, w, a))
+                blocks.append(Bottleneck(cin, mid, 2 if s > 0 and b == 0 else 1, w, a, q))
                 cin = mid * 4
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)
+        self.pool_quant = QReLU(end_a, q)
         self.fc = QLinear(cin, cfg.num_classes, wbits=end_w, abits=end_a)
-        # The stem's ReLU feeds quantized layers: quantize it at the network's abits.
-        _last_relu(self.stem).abits = a
         _init_weights(self)
 
     def forward(self, x):
-        first = next(m for m in self.stem.modules() if isinstance(m, QConv2d))
-        x = self.stages(self.stem(_input(x, first)))
-        return self.fc(_input(x.mean((2, 3)), self.fc))
-
-
-def _last_relu(module: nn.Module) -> QReLU:
-    return [m for m in module.modules() if isinstance(m, QReLU)][-1]
+        x = self.stages(self.stem(self.image_quant(x)))
+        return self.fc(self.pool_quant(x.mean((2, 3))))
 
 
 class IRBlock(nn.Module):
@@ -295,12 +323,12 @@ class IRBlock(nn.Module):
     conv with bias back to the input width, scaled residual add, ReLU (except the very last)."""
 
     def __init__(self, branches: list[nn.Module], mixed: int, cout: int, scale: float,
-                 relu: bool, wbits: int, abits: int):
+                 relu: bool, wbits: int, abits: int, quantizer: str):
         super().__init__()
         self.branches = nn.ModuleList(branches)
         self.up = QConv2d(mixed, cout, 1, bias=True, wbits=wbits, abits=abits)
         self.scale = scale
-        self.relu = QReLU(abits) if relu else nn.Identity()
+        self.relu = QReLU(abits, quantizer) if relu else nn.Identity()
 
     def forward(self, x):
         mixed = torch.cat([branch(x) for branch in self.branches], 1)
@@ -333,10 +361,13 @@ class InceptionResNetV2(nn.Module):
         def cb(cin, cout, k, stride=1, pad=None):
             if pad is None:  # Keras 'same' for stride 1; 'valid' when asked with pad=0
                 pad = (k[0] // 2, k[1] // 2) if isinstance(k, tuple) else k // 2
-            return _conv_bn(cin, cout, k, stride, pad, w, a, bn_eps=1e-3)
+            return _conv_bn(cin, cout, k, stride, pad, w, a, bn_eps=1e-3, quantizer=q)
 
-        stem = [_conv_bn(cfg.in_channels, c(32), 3, 2, 0, end_w, end_a, bn_eps=1e-3)]
-        _last_relu(stem[0]).abits = a
+        q = cfg.quantizer
+        self.image_quant = _image_quant(end_a)
+        # The stem's ReLU feeds quantized layers: quantized at the network's abits.
+        stem = [_conv_bn(cfg.in_channels, c(32), 3, 2, 0, end_w, end_a, bn_eps=1e-3, quantizer=q,
+                         out_abits=a)]
         stem += [cb(c(32), c(32), 3, pad=0), cb(c(32), c(64), 3), nn.MaxPool2d(3, 2),
                  cb(c(64), c(80), 1, pad=0), cb(c(80), c(192), 3, pad=0), nn.MaxPool2d(3, 2)]
         x = c(192)
@@ -353,7 +384,7 @@ class InceptionResNetV2(nn.Module):
                                  nn.Sequential(cb(x, c(32), 1), cb(c(32), c(32), 3)),
                                  nn.Sequential(cb(x, c(32), 1), cb(c(32), c(48), 3),
                                                cb(c(48), c(64), 3))],
-                                c(32) + c(32) + c(64), x, 0.17, True, w, a))
+                                c(32) + c(32) + c(64), x, 0.17, True, w, a, q))
         body.append(Concat(cb(x, c(384), 3, 2, 0),
                            nn.Sequential(cb(x, c(256), 1), cb(c(256), c(256), 3),
                                          cb(c(256), c(384), 3, 2, 0)),
@@ -363,7 +394,7 @@ class InceptionResNetV2(nn.Module):
             body.append(IRBlock([cb(x, c(192), 1),
                                  nn.Sequential(cb(x, c(128), 1), cb(c(128), c(160), (1, 7)),
                                                cb(c(160), c(192), (7, 1)))],
-                                c(192) + c(192), x, 0.1, True, w, a))
+                                c(192) + c(192), x, 0.1, True, w, a, q))
         body.append(Concat(nn.Sequential(cb(x, c(256), 1), cb(c(256), c(384), 3, 2, 0)),
                            nn.Sequential(cb(x, c(256), 1), cb(c(256), c(288), 3, 2, 0)),
                            nn.Sequential(cb(x, c(256), 1), cb(c(256), c(288), 3),
@@ -374,11 +405,12 @@ class InceptionResNetV2(nn.Module):
             body.append(IRBlock([cb(x, c(192), 1),
                                  nn.Sequential(cb(x, c(192), 1), cb(c(192), c(224), (1, 3)),
                                                cb(c(224), c(256), (3, 1)))],
-                                c(192) + c(256), x, 0.2 if i < 9 else 1.0, i < 9, w, a))
+                                c(192) + c(256), x, 0.2 if i < 9 else 1.0, i < 9, w, a, q))
         body.append(cb(x, c(1536), 1))
         self.stem, self.body = nn.Sequential(*stem), nn.Sequential(*body)
+        self.pool_quant = QReLU(end_a, q)
         self.fc = QLinear(c(1536), cfg.num_classes, wbits=end_w, abits=end_a)
 
     def forward(self, x):
-        x = self.body(self.stem[1:](self.stem[0](_input(x, self.stem[0][0]))))
-        return self.fc(_input(x.mean((2, 3)), self.fc))
+        x = self.body(self.stem(self.image_quant(x)))
+        return self.fc(self.pool_quant(x.mean((2, 3))))

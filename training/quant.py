@@ -20,6 +20,20 @@ networks (Li & Liu 2016), about 42% zeros for Gaussian weights.  Each extra bit 
 levels and the clip range, until s reaches max|w| (4 bits and up for typical layers), where
 nothing is clipped.  At 1 bit the scale is XNOR-Net's mean|w|.  Every conv here is followed by
 batch norm, which undoes any scale, so s only decides which weights round to zero or clip.
+
+Activations have two quantizers (``quantizer=`` of QReLU, ``--quantizer`` of training.train):
+- ``wrpn``: the paper's fixed clip to [0, 1] (above).
+- ``pact`` (Choi et al. 2018, "PACT: Parameterized Clipping Activation"): each QReLU learns its
+  clipping level alpha; codes are round(clip(x, 0, alpha) * (2^k - 1) / alpha), unsigned k-bit,
+  and the layer reading them sees code * alpha / (2^k - 1).  The gradient passes straight
+  through inside [0, alpha) and goes to alpha where x >= alpha (PACT's dq/dalpha = 1 there).
+  Why it exists: the fixed [0, 1] clip holds a CIFAR ResNet's residual stream at 1 while every
+  block adds a unit-variance batch-norm output to it, so no block is close to the identity and
+  the gradient grows with depth (measured at initialisation, ResNet-56 at width 0.25: gradient
+  norm 2e6 at conv1 against 0.1 at the last block; fp32 activations: 1.0 and 0.3; the same with
+  16-bit codes, so it is the clip, not the rounding).  ResNet-56 and deeper then never learn.
+  The scale alpha / (2^k - 1) stays outside the array, as the accelerator's output scaling:
+  the trace's .npz carries it as ``<layer>/a_scale``.
 """
 from __future__ import annotations
 
@@ -31,6 +45,15 @@ import torch.nn.functional as F
 
 FP32_BITS = 32
 TWN_THRESHOLD = 0.7  # ternary weight networks: zero below 0.7 * mean|w|
+ACT_QUANTIZERS = ("pact", "wrpn")
+# A trained network's quantizer when none is named.  Chosen by measurement (README, "Choosing the
+# activation quantizer"): PACT trains every depth, the [0, 1] clip fails from ~44 layers on.
+DEFAULT_ACT_QUANTIZER = "pact"
+# PACT's initial clipping level.  Choi et al. start at 10; the measurements behind this choice
+# are in README (a level that the unclipped ResNet-56's residual stream rarely exceeds at
+# initialisation, small enough that 2-bit codes are not all zero).
+PACT_ALPHA_INIT = 4.0
+PACT_ALPHA_MIN = 1e-3  # alpha is kept above this, so the code step alpha / (2^k - 1) is > 0
 
 
 def is_float(bits: int) -> bool:
@@ -83,6 +106,48 @@ class _Sign(torch.autograd.Function):
     def backward(ctx, grad):
         (inside,) = ctx.saved_tensors
         return grad * inside
+
+
+class _PACT(torch.autograd.Function):
+    """round(clip(x, 0, alpha) * n / alpha) * alpha / n, in fp32 at least (a bf16 input under
+    autocast is widened: bf16 would round the code x step products); gradients as in PACT."""
+
+    @staticmethod
+    def forward(ctx, x, alpha, n: int):
+        x = _at_least_fp32(x)
+        alpha = alpha.to(x.dtype).clamp_min(PACT_ALPHA_MIN)
+        above = x >= alpha
+        ctx.save_for_backward(above, x > 0)
+        return torch.minimum(x.clamp_min(0), alpha).mul_(n / alpha).round_().mul_(alpha / n)
+
+    @staticmethod
+    def backward(ctx, grad):
+        above, positive = ctx.saved_tensors
+        grad_x = grad * (positive & ~above)
+        grad_alpha = (grad * above).sum().reshape(())
+        return grad_x, grad_alpha, None
+
+
+def _at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def pact_activations(x: torch.Tensor, alpha: torch.Tensor, bits: int) -> torch.Tensor:
+    """PACT: clip to [0, alpha] (alpha a learnable 0-d tensor), k-bit unsigned codes."""
+    if is_float(bits):
+        return F.relu(x)
+    return _PACT.apply(x, alpha, activation_levels(bits))
+
+
+def pact_activations_reference(x: torch.Tensor, alpha: torch.Tensor, bits: int) -> torch.Tensor:
+    """The same function and gradients from plain tensor ops (a straight-through estimator by
+    ``detach``): the oracle _PACT is tested against, and the form ``torch.compile`` fuses into
+    one kernel each way when a GPU run asks for it."""
+    n = activation_levels(bits)
+    x = _at_least_fp32(x)
+    alpha = alpha.to(x.dtype).clamp_min(PACT_ALPHA_MIN)
+    clipped = torch.minimum(F.relu(x), alpha)
+    return clipped + (torch.round(clipped * (n / alpha)) * (alpha / n) - clipped).detach()
 
 
 def quantize_activations(a: torch.Tensor, bits: int) -> torch.Tensor:
@@ -147,20 +212,44 @@ class QLinear(nn.Linear):
         return super().extra_repr() + f", wbits={self.wbits}, abits={self.abits}"
 
 
+def check_quantizer(quantizer: str) -> str:
+    if quantizer not in ACT_QUANTIZERS:
+        raise ValueError(f"quantizer={quantizer!r}: choose one of {', '.join(ACT_QUANTIZERS)}")
+    return quantizer
+
+
 class QReLU(nn.Module):
-    """ReLU followed by WRPN activation quantization, fused: clamp(x, 0, 1) then round.
+    """ReLU followed by activation quantization to ``abits``, fused: ``pact`` (a learnable clip
+    level ``alpha``) or ``wrpn`` (clip to [0, 1]).  At 32 bits it is a plain (unclipped) ReLU
+    with no parameter, whatever the quantizer."""
 
-    At 32 bits it is a plain (unclipped) ReLU."""
-
-    def __init__(self, abits: int = 32):
+    def __init__(self, abits: int = 32, quantizer: str = DEFAULT_ACT_QUANTIZER,
+                 alpha_init: float | None = None):
         super().__init__()
         self.abits = check_bits(abits, "abits")
+        self.quantizer = check_quantizer(quantizer)
+        self.learns_clip = quantizer == "pact" and not is_float(abits)
+        if self.learns_clip:
+            start = PACT_ALPHA_INIT if alpha_init is None else alpha_init
+            self.alpha = nn.Parameter(torch.tensor(float(start)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(x) if is_float(self.abits) else quantize_activations(x, self.abits)
+        if is_float(self.abits):
+            return F.relu(x)
+        if self.learns_clip:
+            return _PACT.apply(x, self.alpha, activation_levels(self.abits))
+        return quantize_activations(x, self.abits)
+
+    @torch.no_grad()
+    def step(self) -> float:
+        """The value of one activation code (its output is an integer times this)."""
+        if is_float(self.abits):
+            raise ValueError("a full-precision QReLU has no code step")
+        top = float(self.alpha.clamp_min(PACT_ALPHA_MIN)) if self.learns_clip else 1.0
+        return top / activation_levels(self.abits)
 
     def extra_repr(self) -> str:
-        return f"abits={self.abits}"
+        return f"abits={self.abits}, quantizer={self.quantizer}"
 
 
 # ----------------------------------------------------------------------------- integer codes
@@ -182,8 +271,11 @@ class LayerCodes:
 
 
 @torch.no_grad()
-def layer_codes(module: QConv2d | QLinear) -> LayerCodes:
-    """The integer weight codes and scales of a quantized layer (both widths below 32)."""
+def layer_codes(module: QConv2d | QLinear, activation_step: float | None = None) -> LayerCodes:
+    """The integer weight codes and scales of a quantized layer (both widths below 32).
+
+    ``activation_step``: the code step of the layer's input (``QReLU.step()`` of the quantizer
+    that produced it); by default WRPN's fixed 1 / (2^k - 1), as for an image in [0, 1]."""
     if is_float(module.wbits) or is_float(module.abits):
         raise ValueError(f"layer with wbits={module.wbits}, abits={module.abits} is full "
                          "precision: it has no integer codes")
@@ -196,14 +288,21 @@ def layer_codes(module: QConv2d | QLinear) -> LayerCodes:
         n = weight_levels(module.wbits)
         codes = torch.round((w / s).clamp(-1, 1) * n)
         w_scale = float(s) / n
-    return LayerCodes(codes.to(torch.int64), w_scale, 1.0 / activation_levels(module.abits))
+    if activation_step is None:
+        activation_step = 1.0 / activation_levels(module.abits)
+    return LayerCodes(codes.to(torch.int64), w_scale, activation_step)
 
 
 @torch.no_grad()
-def activation_codes(a: torch.Tensor, abits: int) -> torch.Tensor:
-    """Integer codes of an already quantized activation tensor (exact: a = code / (2^k - 1))."""
-    levels = activation_levels(abits)
-    return torch.round(a * levels).to(torch.int64)
+def activation_codes(a: torch.Tensor, abits: int, step: float | None = None) -> torch.Tensor:
+    """Integer codes of an already quantized activation tensor (a = code x step; the default
+    step is WRPN's 1 / (2^k - 1))."""
+    step = 1.0 / activation_levels(abits) if step is None else step
+    codes = torch.round(a.double() / step)
+    if codes.min() < 0 or codes.max() > activation_levels(abits):
+        raise ValueError(f"activation codes outside [0, {activation_levels(abits)}]: the tensor "
+                         "was not quantized with this step")
+    return codes.to(torch.int64)
 
 
 @torch.no_grad()

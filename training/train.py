@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -31,14 +32,17 @@ from . import data as datasets
 from . import models
 from .distill import (SCHEMES, ApprenticeWeights, apprentice_loss, frozen_teacher,
                       student_from_full_precision)
-from .quant import zero_weight_fraction
+from .quant import ACT_QUANTIZERS, DEFAULT_ACT_QUANTIZER, zero_weight_fraction
 from .trace import export
 
 # The recipe, in one place (airbench-style).  SGD + Nesterov with a one-cycle schedule reaches
 # ResNet-20's usual accuracy in few epochs (NOTES.md: 8.75% on Fashion-MNIST after 3).
 HYPER = dict(batch_size=128, lr=0.1, momentum=0.9, weight_decay=5e-4, eval_batch_size=1000)
 ACCURACY_COLUMNS = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher", "scheme",
-                    "epochs", "seed", "top1_err", "source")
+                    "epochs", "seed", "top1_err", "source", "quantizer")
+AMP_CHOICES = ("off", "bf16")
+# Tables written before the quantizer column: every row in them was trained with WRPN's clip.
+ACCURACY_COLUMNS_V1 = ACCURACY_COLUMNS[:-1]
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,12 @@ class RunConfig:
     device: str = "cpu"
     out: str = "runs/run"
     accuracy_csv: str | None = None
+    quantizer: str = DEFAULT_ACT_QUANTIZER
+    # Speed, not results (the GPU path; the CPU defaults keep the plain eager loop):
+    channels_last: bool | None = None   # None: on for CUDA, off for the CPU
+    amp: str = "off"                    # off | bf16 (autocast of convs and matmuls)
+    compile: bool = False               # torch.compile the student (first epoch pays ~minutes)
+    eval_batch_size: int = HYPER["eval_batch_size"]
 
 
 @dataclass(frozen=True)
@@ -110,9 +120,11 @@ def _student(cfg: RunConfig, shape: dict) -> nn.Module:
         if not cfg.init:
             raise UserError("--scheme C needs --init PATH: a trained full-precision model.pt of "
                             "the student's architecture")
-        student = student_from_full_precision(_existing(cfg.init, "--init"), cfg.wbits, cfg.abits)
+        student = student_from_full_precision(_existing(cfg.init, "--init"), cfg.wbits, cfg.abits,
+                                              cfg.quantizer)
         want = models.build(cfg.model, cfg.width, cfg.widen, wbits=cfg.wbits, abits=cfg.abits,
-                            full_precision_ends=not cfg.quantize_ends, **shape).config
+                            full_precision_ends=not cfg.quantize_ends, quantizer=cfg.quantizer,
+                            **shape).config
         if student.config != want:
             raise UserError(f"--init {cfg.init}: its architecture {student.config} differs from "
                             f"the student's {want}")
@@ -120,7 +132,8 @@ def _student(cfg: RunConfig, shape: dict) -> nn.Module:
     if cfg.init:
         raise UserError("--init is for --scheme C")
     return models.build(cfg.model, cfg.width, cfg.widen, wbits=cfg.wbits, abits=cfg.abits,
-                        full_precision_ends=not cfg.quantize_ends, **shape)
+                        full_precision_ends=not cfg.quantize_ends, quantizer=cfg.quantizer,
+                        **shape)
 
 
 def _existing(path: str, flag: str) -> str:
@@ -132,23 +145,49 @@ def _existing(path: str, flag: str) -> str:
 # ----------------------------------------------------------------------------- training
 
 @torch.no_grad()
-def evaluate(model: nn.Module, split: datasets.Split, device: str) -> float:
-    """Top-1 error in percent."""
+def evaluate(model: nn.Module, split: datasets.Split, batch_size: int = HYPER["eval_batch_size"],
+             autocast: contextlib.AbstractContextManager | None = None) -> float:
+    """Top-1 error in percent; the count stays on the split's device until the end (one sync)."""
     was_training = model.training
     model.eval()
-    wrong = 0
-    for x, y in datasets.batches(split, HYPER["eval_batch_size"]):
-        wrong += int((model(x.to(device)).argmax(1).cpu() != y).sum())
+    wrong = torch.zeros((), dtype=torch.int64, device=split.labels.device)
+    with autocast or contextlib.nullcontext():
+        for x, y in datasets.batches(split, batch_size):
+            wrong += (model(x).argmax(1) != y).sum()
     model.train(was_training)
-    return 100.0 * wrong / len(split)
+    return 100.0 * int(wrong) / len(split)
 
 
-def run(cfg: RunConfig, log=print) -> Result:
-    """Train, evaluate each epoch, write checkpoint, trace and the accuracy row."""
+@dataclass
+class Session:
+    """What the epoch loop works on: data on the device, models, optimiser, speed settings."""
+
+    cfg: RunConfig
+    data: datasets.Dataset          # both splits already on cfg.device
+    student: nn.Module
+    teacher: nn.Module | None
+    forward: Callable               # the student, or its torch.compile'd form
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    steps: int                      # per epoch
+    table: Path
+    memory_format: torch.memory_format
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast when asked for: convs and matmuls in bf16, the fake quantizers in fp32
+        (training.quant computes codes x steps in fp32, which bf16 would round)."""
+        return torch.autocast(torch.device(self.cfg.device).type, dtype=torch.bfloat16,
+                              enabled=self.cfg.amp == "bf16")
+
+
+def setup(cfg: RunConfig, log=print) -> Session:
+    """Check the options and the output paths, put the data on the device, build the models."""
     if cfg.scheme not in SCHEMES:
         raise UserError(f"--scheme {cfg.scheme!r}: choose one of {', '.join(SCHEMES)}")
-    if cfg.epochs < 1 or cfg.batch_size < 1:
-        raise UserError("--epochs and --batch-size must be >= 1")
+    if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.eval_batch_size < 1:
+        raise UserError("--epochs, --batch-size and --eval-batch-size must be >= 1")
+    if cfg.amp not in AMP_CHOICES:
+        raise UserError(f"--amp {cfg.amp!r}: choose one of {', '.join(AMP_CHOICES)}")
     try:
         torch.device(cfg.device)
     except RuntimeError:
@@ -165,15 +204,21 @@ def run(cfg: RunConfig, log=print) -> Result:
         raise UserError(f"--out {cfg.out}: cannot create it ({err.strerror})") from None
     check_accuracy_header(table)
     torch.manual_seed(cfg.seed)
-    data = datasets.load(cfg.dataset, cfg.data_dir, cfg.subset, cfg.seed)
+    data = datasets.to_device(datasets.load(cfg.dataset, cfg.data_dir, cfg.subset, cfg.seed),
+                              cfg.device)
     shape = dict(in_channels=data.in_channels, num_classes=data.num_classes,
                  image_size=data.image_size)
     try:
-        student = _student(cfg, shape).to(cfg.device)
+        student = _student(cfg, shape)
         teacher = _teacher(cfg, shape)
     except ValueError as err:
         raise UserError(str(err)) from None
-    teacher = teacher.to(cfg.device) if teacher is not None else None
+    channels_last = cfg.channels_last if cfg.channels_last is not None else (
+        torch.device(cfg.device).type == "cuda")
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    student = student.to(cfg.device, memory_format=memory_format)
+    if teacher is not None:
+        teacher = teacher.to(cfg.device, memory_format=memory_format)
     trainable = list(student.parameters())
     if cfg.scheme == "A":
         trainable += list(teacher.parameters())
@@ -181,70 +226,97 @@ def run(cfg: RunConfig, log=print) -> Result:
                           weight_decay=cfg.weight_decay)
     steps = math.ceil(len(data.train) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.epochs * steps)
+    forward = torch.compile(student) if cfg.compile else student
+    log(f"{cfg.model} w{cfg.wbits}a{cfg.abits} ({cfg.quantizer}) width={cfg.width} "
+        f"widen={cfg.widen} scheme={cfg.scheme} on {data.name}: {len(data.train)} train / "
+        f"{len(data.test)} test images, {steps} steps per epoch on {cfg.device}, initial zero "
+        f"weights {100 * zero_weight_fraction(student):.1f}%")
+    return Session(cfg, data, student, teacher, forward, opt, sched, steps, table, memory_format)
 
-    log(f"{cfg.model} w{cfg.wbits}a{cfg.abits} width={cfg.width} widen={cfg.widen} "
-        f"scheme={cfg.scheme} on {data.name}: {len(data.train)} train / {len(data.test)} test "
-        f"images, {steps} steps per epoch, initial zero weights "
-        f"{100 * zero_weight_fraction(student):.1f}%")
-    log(f"{'epoch':>5} {'loss':>8} {'train_acc':>9} {'test_err':>8} {'seconds':>8}")
-    history = []
-    for epoch in range(1, cfg.epochs + 1):
-        start = time.perf_counter()
-        student.train()
-        if teacher is not None and cfg.scheme == "A":
-            teacher.train()
-        loss_sum = correct = seen = 0
-        batches = datasets.batches(data.train, cfg.batch_size, shuffle=True, augment=True,
-                                   flip=data.augment_flip, seed=cfg.seed * 100_003 + epoch)
-        for x, y in tqdm(batches, total=steps, desc=f"epoch {epoch}", leave=False, disable=None):
-            x, y = x.to(cfg.device), y.to(cfg.device)
-            logits = student(x)
-            if teacher is None:
+
+def train_epoch(s: Session, epoch: int) -> EpochStats:
+    """One epoch; loss and accuracy are summed on the device and read once, at the end."""
+    cfg, start = s.cfg, time.perf_counter()
+    s.student.train()
+    if s.teacher is not None and cfg.scheme == "A":
+        s.teacher.train()
+    device = s.data.train.labels.device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    batches = datasets.batches(s.data.train, cfg.batch_size, shuffle=True, augment=True,
+                               flip=s.data.augment_flip, seed=cfg.seed * 100_003 + epoch)
+    for x, y in tqdm(batches, total=s.steps, desc=f"epoch {epoch}", leave=False, disable=None):
+        x = x.contiguous(memory_format=s.memory_format)
+        with s.autocast():
+            logits = s.forward(x)
+            if s.teacher is None:
                 loss = F.cross_entropy(logits, y)
             else:
                 with contextlib.nullcontext() if cfg.scheme == "A" else torch.no_grad():
-                    teacher_logits = teacher(x)
+                    teacher_logits = s.teacher(x)
                 loss = apprentice_loss(logits, y, teacher_logits, cfg.distill).total
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += float(loss.detach()) * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
-        if not math.isfinite(loss_sum):
-            raise UserError(f"epoch {epoch}: the loss diverged; lower --lr")
-        test_err = evaluate(student, data.test, cfg.device)
-        stats = EpochStats(epoch, loss_sum / seen, 100 * correct / seen, test_err,
-                           time.perf_counter() - start)
-        history.append(stats)
-        log(f"{epoch:>5} {stats.loss:>8.4f} {stats.train_acc:>8.2f}% {test_err:>7.2f}% "
-            f"{stats.seconds:>8.1f}")
+        s.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        s.opt.step()
+        s.sched.step()
+        loss_sum += loss.detach().float() * len(y)
+        correct += (logits.argmax(1) == y).sum()
+    seen = len(s.data.train)
+    loss = float(loss_sum) / seen
+    if not math.isfinite(loss):
+        raise UserError(f"epoch {epoch}: the loss diverged; lower --lr")
+    test_err = evaluate(s.forward, s.data.test, cfg.eval_batch_size, s.autocast())
+    return EpochStats(epoch, loss, 100 * int(correct) / seen, test_err,
+                      time.perf_counter() - start)
 
-    teacher_name = teacher.config.name if teacher is not None else "none"
+
+def finish(s: Session, history: list[EpochStats], log=print) -> Result:
+    """Write the checkpoint, the trace with its integer codes, and the accuracy row."""
+    cfg, out = s.cfg, Path(s.cfg.out)
+    test_err = history[-1].test_err
+    student = s.student.cpu().to(memory_format=torch.contiguous_format)
+    teacher_name = s.teacher.config.name if s.teacher is not None else "none"
     zeros = zero_weight_fraction(student)
-    extra = {"run": {**asdict(cfg), "distill": asdict(cfg.distill)}, "dataset": data.name,
+    extra = {"run": {**asdict(cfg), "distill": asdict(cfg.distill)}, "dataset": s.data.name,
              "test_err": test_err, "zero_weight_fraction": zeros, "teacher": teacher_name}
-    models.save(student.cpu(), out / "model.pt", extra)
+    models.save(student, out / "model.pt", extra)
     if cfg.scheme == "A":
-        models.save(teacher.cpu(), out / "teacher.pt", {"role": "scheme A teacher"})
-    export(student, data.test.images[0].float() / 255, out / "trace.csv")
-    row = dict(model=cfg.model, dataset=data.name, wbits=cfg.wbits, abits=cfg.abits,
+        models.save(s.teacher.cpu(), out / "teacher.pt", {"role": "scheme A teacher"})
+    export(student, s.data.test.images[0].float().cpu() / 255, out / "trace.csv")
+    row = dict(model=cfg.model, dataset=s.data.name, wbits=cfg.wbits, abits=cfg.abits,
                widen=cfg.widen, width=f"{cfg.width:g}", teacher=teacher_name, scheme=cfg.scheme,
-               epochs=cfg.epochs, seed=cfg.seed, top1_err=f"{test_err:.2f}", source="measured")
-    append_accuracy_row(table, row)
+               epochs=cfg.epochs, seed=cfg.seed, top1_err=f"{test_err:.2f}", source="measured",
+               quantizer=cfg.quantizer)
+    append_accuracy_row(s.table, row)
     log(f"test error {test_err:.2f}%, zero weights {100 * zeros:.1f}%; wrote {out}/model.pt, "
-        f"{out}/trace.csv and a row of {table}")
+        f"{out}/trace.csv and a row of {s.table}")
     return Result(tuple(history), test_err, zeros, out)
 
 
+def run(cfg: RunConfig, log=print) -> Result:
+    """Train, evaluate each epoch, write checkpoint, trace and the accuracy row."""
+    session = setup(cfg, log)
+    log(f"{'epoch':>5} {'loss':>8} {'train_acc':>9} {'test_err':>8} {'seconds':>8}")
+    history = []
+    for epoch in range(1, cfg.epochs + 1):
+        stats = train_epoch(session, epoch)
+        history.append(stats)
+        log(f"{epoch:>5} {stats.loss:>8.4f} {stats.train_acc:>8.2f}% {stats.test_err:>7.2f}% "
+            f"{stats.seconds:>8.1f}")
+    return finish(session, history, log)
+
+
 def check_accuracy_header(path: Path) -> str:
-    """The CSV's text ('' if absent); UserError if it is not an accuracy table."""
+    """The CSV's text ('' if absent) in the current header; a table of the older header (no
+    quantizer column) comes back with ``wrpn`` filled in.  UserError if it is no accuracy table."""
     old = path.read_text() if path.is_file() else ""
     header = ",".join(ACCURACY_COLUMNS)
-    if old and old.splitlines()[0].strip() != header:
-        raise UserError(f"{path}: its header is not {header!r}; pass another --accuracy-csv")
-    return old
+    if not old or old.splitlines()[0].strip() == header:
+        return old
+    if old.splitlines()[0].strip() == ",".join(ACCURACY_COLUMNS_V1):
+        lines = [line for line in old.splitlines() if line.strip()]
+        return "\n".join([header] + [f"{line},wrpn" for line in lines[1:]]) + "\n"
+    raise UserError(f"{path}: its header is not {header!r}; pass another --accuracy-csv")
 
 
 def append_accuracy_row(path: Path, row: dict) -> None:
@@ -292,6 +364,9 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
     p.add_argument("--widen", default="none", choices=models.WIDEN_CHOICES,
                    help="first30: double the filters of the first conv and the first stage "
                         "(the paper's first 30%% of layers); all: double every layer")
+    p.add_argument("--quantizer", default=DEFAULT_ACT_QUANTIZER, choices=ACT_QUANTIZERS,
+                   help="activation quantizer: pact = a learned clip level per layer (trains "
+                        "ResNets of any depth); wrpn = the paper's fixed [0, 1] clip")
     p.add_argument("--quantize-ends", action="store_true",
                    help="also quantize the first conv and the last FC (WRPN keeps them fp32)")
     p.add_argument("--scheme", default="none", choices=SCHEMES,
@@ -316,6 +391,16 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
                    "shuffling and augmentation")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    speed = p.add_argument_group("speed (results stay the same up to float rounding)")
+    speed.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                       help="NHWC memory layout (default: on for CUDA, off for the CPU)")
+    speed.add_argument("--amp", default="off", choices=AMP_CHOICES,
+                       help="bf16 autocast of convs and matmuls; fake quantization stays fp32")
+    speed.add_argument("--compile", action="store_true",
+                       help="torch.compile the student: fuses each fake quantizer into one kernel "
+                            "(a GPU option; compiling takes minutes)")
+    speed.add_argument("--eval-batch-size", type=int, default=HYPER["eval_batch_size"],
+                       help="test-set batch size")
     p.add_argument("--out", default="runs/run", help="folder for model.pt/.json and trace.csv/.npz")
     p.add_argument("--accuracy-csv", help="accuracy table to append to (default: accuracy.csv "
                    "in the parent folder of --out)")
@@ -333,10 +418,14 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
         p.error(str(err))
     if not a.width > 0:
         p.error(f"--width {a.width}: must be > 0")
-    return RunConfig(a.model, a.dataset, a.data_dir, a.wbits, a.abits, a.width, a.widen,
-                     a.quantize_ends, a.scheme, a.teacher, a.init, weights, a.epochs,
-                     a.batch_size, a.lr, a.weight_decay, a.subset, a.seed, a.device, a.out,
-                     a.accuracy_csv)
+    return RunConfig(
+        model=a.model, dataset=a.dataset, data_dir=a.data_dir, wbits=a.wbits, abits=a.abits,
+        width=a.width, widen=a.widen, quantize_ends=a.quantize_ends, scheme=a.scheme,
+        teacher=a.teacher, init=a.init, distill=weights, epochs=a.epochs,
+        batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay, subset=a.subset,
+        seed=a.seed, device=a.device, out=a.out, accuracy_csv=a.accuracy_csv,
+        quantizer=a.quantizer, channels_last=a.channels_last, amp=a.amp, compile=a.compile,
+        eval_batch_size=a.eval_batch_size)
 
 
 def main(argv: list[str] | None = None) -> int:
