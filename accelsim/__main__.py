@@ -6,9 +6,9 @@
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
+from .cli import ArgumentParser
 from .config import DATAFLOWS, ArrayConfig
 from .cost import network_summary
 from .fileio import write_atomic
@@ -16,8 +16,8 @@ from .network import ENGINES, resolve_workload, simulate_network
 from .workload import builtin_names, scalesim_topology_text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m accelsim", description=__doc__.split("\n")[0])
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="python -m accelsim", description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--model", default="resnet20",
                         help=f"built-in network: {', '.join(builtin_names())} (default resnet20)")
@@ -39,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         if args.dataflow not in DATAFLOWS:
             raise ValueError(f"--dataflow {args.dataflow!r}: allowed values are os, ws, is")
         if args.engine not in ENGINES:
