@@ -29,18 +29,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-FP32_BITS = 32
+from accelsim.formats import FP32_BITS, check_bits
+
 TWN_THRESHOLD = 0.7  # ternary weight networks: zero below 0.7 * mean|w|
 
 
 def is_float(bits: int) -> bool:
     return bits >= FP32_BITS
-
-
-def check_bits(bits: int, what: str) -> int:
-    if not isinstance(bits, int) or isinstance(bits, bool) or not (1 <= bits <= 16 or bits == 32):
-        raise ValueError(f"{what}={bits!r}: allowed widths are 1..16 or 32 (fp32)")
-    return bits
 
 
 def weight_levels(bits: int) -> int:

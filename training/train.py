@@ -16,7 +16,6 @@ import csv
 import fcntl
 import io
 import math
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
+
+from accelsim.cli import ArgumentParser, UsageError
+from accelsim.formats import ACCURACY_COLUMNS, ALLOWED_BITS, ALLOWED_BITS_TEXT
+from accelsim.workload import write_atomic
 
 from . import data as datasets
 from . import models
@@ -37,8 +40,6 @@ from .trace import export
 # The recipe, in one place (airbench-style).  SGD + Nesterov with a one-cycle schedule reaches
 # ResNet-20's usual accuracy in few epochs (NOTES.md: 8.75% on Fashion-MNIST after 3).
 HYPER = dict(batch_size=128, lr=0.1, momentum=0.9, weight_decay=5e-4, eval_batch_size=1000)
-ACCURACY_COLUMNS = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher", "scheme",
-                    "epochs", "seed", "top1_err", "source")
 
 
 @dataclass(frozen=True)
@@ -248,8 +249,8 @@ def check_accuracy_header(path: Path) -> str:
 
 
 def append_accuracy_row(path: Path, row: dict) -> None:
-    """Append a row to the accuracy CSV atomically (temp file + os.replace), under a lock so
-    concurrent runs do not drop each other's rows."""
+    """Append a row to the accuracy CSV atomically (write_atomic), under a lock so concurrent
+    runs do not drop each other's rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(f".{path.name}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -261,21 +262,14 @@ def append_accuracy_row(path: Path, row: dict) -> None:
         elif not old.endswith("\n"):
             buf.write("\n")
         writer.writerow(row)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(old + buf.getvalue())
-        os.replace(tmp, path)
+        write_atomic(path, old + buf.getvalue())
 
 
 # ----------------------------------------------------------------------------- command line
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage block: the message names the flag
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def parse_args(argv: list[str] | None = None) -> RunConfig:
-    p = _Parser(
+    """The run the command line asks for; UsageError (one line) on bad flags."""
+    p = ArgumentParser(
         prog="python -m training.train", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default="resnet20", choices=list(models.CIFAR_RESNETS),
@@ -321,8 +315,8 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
                    "in the parent folder of --out)")
     a = p.parse_args(argv)
     for flag, bits in (("--wbits", a.wbits), ("--abits", a.abits)):
-        if not (1 <= bits <= 16 or bits == 32):
-            p.error(f"{flag} {bits}: allowed widths are 1..16 or 32 (fp32)")
+        if bits not in ALLOWED_BITS:
+            p.error(f"{flag} {bits}: allowed widths are {ALLOWED_BITS_TEXT}")
     if a.threads is not None:
         if a.threads < 1:
             p.error(f"--threads {a.threads}: must be >= 1")
@@ -333,17 +327,18 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
         p.error(str(err))
     if not a.width > 0:
         p.error(f"--width {a.width}: must be > 0")
-    return RunConfig(a.model, a.dataset, a.data_dir, a.wbits, a.abits, a.width, a.widen,
-                     a.quantize_ends, a.scheme, a.teacher, a.init, weights, a.epochs,
-                     a.batch_size, a.lr, a.weight_decay, a.subset, a.seed, a.device, a.out,
-                     a.accuracy_csv)
+    return RunConfig(model=a.model, dataset=a.dataset, data_dir=a.data_dir, wbits=a.wbits,
+                     abits=a.abits, width=a.width, widen=a.widen, quantize_ends=a.quantize_ends,
+                     scheme=a.scheme, teacher=a.teacher, init=a.init, distill=weights,
+                     epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
+                     weight_decay=a.weight_decay, subset=a.subset, seed=a.seed, device=a.device,
+                     out=a.out, accuracy_csv=a.accuracy_csv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = parse_args(argv)
     try:
-        run(cfg)
-    except (UserError, datasets.DataError) as err:
+        run(parse_args(argv))
+    except (UsageError, UserError, datasets.DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

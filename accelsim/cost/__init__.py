@@ -28,9 +28,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..config import ArrayConfig, FP32_BITS
-from ..memory import (BITS_PER_KB, add_memory_columns, check_positive, check_widths,
-                     join_columns, operand_bits, require_columns)
+from ..config import ArrayConfig
+from ..formats import BITS_PER_KB, FP32_BITS
+from ..memory import (add_memory_columns, check_positive, check_widths, join_columns,
+                      operand_bits, require_columns)
 
 TABLE_PATH = Path(__file__).parents[1] / "tech_45nm.csv"
 OPS_PER_MAC = 2
