@@ -12,6 +12,7 @@ from .cli import ArgumentParser
 from .config import DATAFLOWS, ArrayConfig
 from .cost import network_summary
 from .fileio import write_atomic
+from .formats import ALLOWED_BITS_TEXT
 from .network import ENGINES, resolve_workload, simulate_network
 from .workload import builtin_names, scalesim_topology_text
 
@@ -27,7 +28,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--wbits", type=int, default=2,
                         help="weight width: 1 binary, 2 ternary, up to 16, or 32 fp32 (default 2)")
     parser.add_argument("--abits", type=int, default=8,
-                        help="activation width: 1..16, or 32 fp32 (default 8)")
+                        help=f"activation width: {ALLOWED_BITS_TEXT} (default 8)")
     parser.add_argument("--dataflow", default="os", help="os, ws or is (default os)")
     parser.add_argument("--engine", default="cycle",
                         help="cycle (clock by clock, default) or analytic (closed form)")

@@ -26,7 +26,7 @@ import pandas as pd
 from accelsim import cli
 from accelsim.config import DATAFLOWS
 from accelsim.fileio import write_atomic
-from accelsim.formats import ALLOWED_BITS, metric_sense
+from accelsim.formats import ALLOWED_BITS, ALLOWED_BITS_TEXT, metric_sense
 from accelsim.workload import WIDEN_CHOICES, builtin_names
 
 from . import results
@@ -60,13 +60,13 @@ CONNECT_TIMEOUT = "10s"  # to a Dask scheduler given by address
 
 def build_parser() -> argparse.ArgumentParser:
     p = cli.ArgumentParser(prog="python -m dse.sweep", description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     hw = p.add_argument_group("hardware (each takes a value, a list 4,8,16 or a range 4:32:4 / "
                               "4:64:x2)")
     hw.add_argument("--rows", default="8", help="PE array rows")
     hw.add_argument("--cols", default="8", help="PE array columns")
-    hw.add_argument("--wbits", default="2", help="weight width, 1..16 or 32 (fp32)")
-    hw.add_argument("--abits", default="8", help="activation width, 1..16 or 32 (fp32)")
+    hw.add_argument("--wbits", default="2", help=f"weight width, {ALLOWED_BITS_TEXT}")
+    hw.add_argument("--abits", default="8", help=f"activation width, {ALLOWED_BITS_TEXT}")
     hw.add_argument("--dataflow", default="os", help="os, ws and/or is")
     hw.add_argument("--acc-bits", default="32", help="accumulator width, 2..48")
     hw.add_argument("--sram-kb", default="64", help="size of each of the ifmap, filter and ofmap "

@@ -279,9 +279,9 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
                         "cifar-10-batches-py folder (--data-dir), or small synthetic data")
     p.add_argument("--data-dir", help="folder with the data set's files (default for "
                    f"fashion-mnist: {datasets.FASHION_DIR})")
-    p.add_argument("--wbits", type=int, default=32, help="weight bits: 1..16, 32 = fp32; "
+    p.add_argument("--wbits", type=int, default=32, help=f"weight bits: {ALLOWED_BITS_TEXT}; "
                    "2 = ternary {-1,0,+1}")
-    p.add_argument("--abits", type=int, default=32, help="activation bits: 1..16, 32 = fp32")
+    p.add_argument("--abits", type=int, default=32, help=f"activation bits: {ALLOWED_BITS_TEXT}")
     p.add_argument("--width", type=float, default=1.0, help="multiplier of every layer's filters")
     p.add_argument("--widen", default="none", choices=models.WIDEN_CHOICES,
                    help="first30: double the filters of the first conv and the first stage "
