@@ -6,18 +6,19 @@
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
+from .cli import ArgumentParser
 from .config import DATAFLOWS, ArrayConfig
 from .cost import network_summary
 from .fileio import write_atomic
+from .formats import ALLOWED_BITS_TEXT
 from .network import ENGINES, resolve_workload, simulate_network
 from .workload import builtin_names, scalesim_topology_text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m accelsim", description=__doc__.split("\n")[0])
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="python -m accelsim", description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--model", default="resnet20",
                         help=f"built-in network: {', '.join(builtin_names())} (default resnet20)")
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wbits", type=int, default=2,
                         help="weight width: 1 binary, 2 ternary, up to 16, or 32 fp32 (default 2)")
     parser.add_argument("--abits", type=int, default=8,
-                        help="activation width: 1..16, or 32 fp32 (default 8)")
+                        help=f"activation width: {ALLOWED_BITS_TEXT} (default 8)")
     parser.add_argument("--dataflow", default="os", help="os, ws or is (default os)")
     parser.add_argument("--engine", default="cycle",
                         help="cycle (clock by clock, default) or analytic (closed form)")
@@ -39,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         if args.dataflow not in DATAFLOWS:
             raise ValueError(f"--dataflow {args.dataflow!r}: allowed values are os, ws, is")
         if args.engine not in ENGINES:

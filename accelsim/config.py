@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .formats import FP32_BITS, check_bits
+
 DATAFLOWS = ("os", "ws", "is")
-FP32_BITS = 32
-# Integer operand widths the PE models; 32 stands for the fp32 baseline PE.
-ALLOWED_BITS = tuple(range(1, 17)) + (FP32_BITS,)
-ALLOWED_BITS_TEXT = "1..16 or 32 (fp32)"
 
 
 @dataclass(frozen=True)
@@ -38,9 +36,7 @@ class ArrayConfig:
             if not _is_int(value) or value < 1:
                 raise ValueError(f"{name}={value!r}: must be an integer >= 1")
         for name in ("wbits", "abits"):
-            value = getattr(self, name)
-            if not _is_int(value) or value not in ALLOWED_BITS:
-                raise ValueError(f"{name}={value!r}: allowed widths are {ALLOWED_BITS_TEXT}")
+            check_bits(getattr(self, name), name)
         if not _is_int(self.acc_bits) or not 2 <= self.acc_bits <= 48:
             raise ValueError(f"acc_bits={self.acc_bits!r}: must be an integer in 2..48")
         if self.dataflow not in DATAFLOWS:

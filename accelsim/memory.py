@@ -26,9 +26,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import ALLOWED_BITS, ALLOWED_BITS_TEXT, FP32_BITS
+from .formats import ALLOWED_BITS, ALLOWED_BITS_TEXT, BITS_PER_KB, FP32_BITS
 
-BITS_PER_KB = 8 * 1024
 LAYER_COLUMNS = ("M", "N", "K", "ifmap_elems", "filter_elems", "ofmap_elems", "cycles",
                  "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "ofmap_sram_reads")
 MEMORY_CONFIG_COLUMNS = ("cols", "dataflow", "wbits", "abits", "acc_bits", "ifmap_sram_kb",

@@ -8,6 +8,7 @@ import pandas as pd
 
 from . import analytic
 from .config import ArrayConfig, activation_code_range, config_columns, weight_code_range
+from .cost import add_energy_columns
 from .systolic import simulate_gemm
 from .workload import Workload, builtin, builtin_names, load_all_operands, read_workload
 
@@ -97,8 +98,6 @@ def simulate_network(trace: str | os.PathLike | Workload, cfg: ArrayConfig, *, b
     for name, value in config_columns(cfg).items():
         if name not in frame.columns:
             frame[name] = value
-    # imported here so that `python -m accelsim.cost` does not find itself already imported
-    from .cost import add_energy_columns
     frame = add_energy_columns(frame, table)  # adds the memory columns first
     frame.attrs["workload"] = workload.name
     frame.attrs["config"] = cfg

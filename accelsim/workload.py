@@ -20,11 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ALLOWED_BITS, ALLOWED_BITS_TEXT, FP32_BITS
 from .fileio import write_atomic
+from .formats import ALLOWED_BITS, ALLOWED_BITS_TEXT, FP32_BITS, TRACE_COLUMNS
 
-TRACE_COLUMNS = ("layer", "ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels",
-                 "num_filters", "stride", "pad", "wbits", "abits")
 SCALESIM_CONV_COLUMNS = ("layer name", "ifmap height", "ifmap width", "filter height",
                          "filter width", "channels", "num filter", "strides")
 SCALESIM_GEMM_COLUMNS = ("layer", "m", "n", "k")
@@ -357,5 +355,5 @@ __all__ = ["Layer", "Workload", "TRACE_COLUMNS", "RESNET_DEPTHS", "WIDEN_CHOICES
            "builtin_names", "resnet_cifar", "stage_filters",
            "read_workload", "write_trace", "trace_csv_text", "scalesim_topology_text",
            "load_operands", "load_all_operands", "im2col", "weights_to_gemm",
-           # re-exported: training may import this module only, and writes its files the same way
+           # re-exported: training writes its files the same way
            "write_atomic"]

@@ -24,8 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from werkzeug.serving import make_server  # noqa: E402
 
+from accelsim.formats import metric_sense  # noqa: E402
 from dashboards import app as dash_app  # noqa: E402
 from dashboards import frames, load  # noqa: E402
+from dashboards.views import explorer  # noqa: E402
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
                   "--disable-background-networking", "--disable-component-update",
@@ -41,9 +43,9 @@ def explorer_request(sweep, x: str, y: str, colour: str, dropped) -> dict:
     """The JSON the page posts when an explorer control changes (Dash's callback protocol)."""
     inputs = [{"id": "ex-x", "property": "value", "value": x},
               {"id": "ex-y", "property": "value", "value": y},
-              {"id": "ex-x-sense", "property": "value", "value": frames.sense(x)},
-              {"id": "ex-y-sense", "property": "value", "value": frames.sense(y)}]
-    for column in dash_app.FILTERS:
+              {"id": "ex-x-sense", "property": "value", "value": metric_sense(x)},
+              {"id": "ex-y-sense", "property": "value", "value": metric_sense(y)}]
+    for column in explorer.FILTERS:
         values = frames.options(sweep, column)
         if dropped and dropped[0] == column:
             values = dropped[1]

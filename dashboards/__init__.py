@@ -4,5 +4,6 @@
 
 Modules: ``load`` (results folder or the default sweep, with messages for the page),
 ``frames`` (the table each view shows), ``figures`` (pure DataFrame -> plotly Figure),
-``app`` (layout, callbacks, command line).
+``views`` (a module per view: its layout and callbacks), ``app`` (the views side by side, the
+command line).
 """

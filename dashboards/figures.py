@@ -140,23 +140,21 @@ def explorer_figure(shown: pd.DataFrame, front: pd.DataFrame, x: str, y: str,
              + shown["cols"].astype(str) + " " + shown["dataflow"].str.upper())
     template = f"%{{text}}<br>{x} = %{{x:.4g}}<br>{y} = %{{y:.4g}}<extra></extra>"
     marker = dict(size=6, opacity=0.7)
-    if colour and colour in shown.columns and pd.api.types.is_numeric_dtype(shown[colour]):
-        marker.update(color=shown[colour], colorscale="Viridis", showscale=True,
-                      colorbar=dict(title=dict(text=colour, side="right")))
-        fig.add_trace(POINTS(x=shown[x], y=shown[y], mode="markers", name="design points",
-                                 customdata=_ids(shown), text=hover,
-                                 hovertemplate=template, marker=marker))
-    elif colour and colour in shown.columns:
-        for i, (value, rows) in enumerate(shown.groupby(colour, sort=True).groups.items()):
-            part = shown.loc[rows]
-            fig.add_trace(POINTS(
-                x=part[x], y=part[y], mode="markers", name=f"{colour}={value}",
-                customdata=_ids(part), text=hover[rows], hovertemplate=template,
-                marker=dict(marker, color=PALETTE[i % len(PALETTE)])))
+    # One trace per colour category, or a single trace (coloured by a numeric column, or plain).
+    if colour in shown.columns and not pd.api.types.is_numeric_dtype(shown[colour]):
+        groups = shown.groupby(colour, sort=True).groups.items()
+        parts = [(f"{colour}={value}", shown.loc[rows],
+                  dict(marker, color=PALETTE[i % len(PALETTE)]))
+                 for i, (value, rows) in enumerate(groups)]
     else:
-        fig.add_trace(POINTS(x=shown[x], y=shown[y], mode="markers", name="design points",
-                                 customdata=_ids(shown), text=hover,
-                                 hovertemplate=template, marker=marker))
+        if colour in shown.columns:
+            marker.update(color=shown[colour], colorscale="Viridis", showscale=True,
+                          colorbar=dict(title=dict(text=colour, side="right")))
+        parts = [("design points", shown, marker)]
+    for name, part, style in parts:
+        fig.add_trace(POINTS(x=part[x], y=part[y], mode="markers", name=name,
+                             customdata=_ids(part), text=hover[part.index],
+                             hovertemplate=template, marker=style))
     fig.add_trace(go.Scatter(
         x=front[x], y=front[y], mode="lines+markers", name=f"Pareto front ({len(front)})",
         customdata=_ids(front), text=hover[front.index], hovertemplate=template,

@@ -1,6 +1,7 @@
 """The table each view shows, shaped from the loaded results: pure functions of DataFrames.
 
-``figures.py`` draws these tables; ``app.py`` only passes the controls' values in between.
+``figures.py`` draws these tables; the views (``dashboards.views``) only pass the controls'
+values in between.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from accelsim import ArrayConfig, kernels, simulate_gemm
+from accelsim.formats import metric_sense
 from accelsim.network import random_operands
 from accelsim.workload import builtin, builtin_names
 from dse.pareto import pareto_ranks
@@ -35,9 +37,6 @@ LABELS = {
     "macs_per_inference": "MACs per inference",
     "total_cycles": "total cycles (stalls included)",
 }
-# Metrics where more is better; every other metric is minimised on a Pareto front.
-MAXIMISE = frozenset({"inferences_per_s", "utilization", "peak_tops", "achieved_tops",
-                      "tops_per_w", "energy_saved_zero_gating_uj"})
 # Columns that are one design point's identity or settings, not something to optimise.
 SETTINGS = ("point_id", "net", "pareto_rank")
 NETWORK_KEY = ("model", "dataset", "width", "widen")
@@ -46,11 +45,6 @@ MAX_CATEGORIES = 40
 
 def label(column: str) -> str:
     return LABELS.get(column, column)
-
-
-def sense(column: str) -> str:
-    """'max' for metrics where more is better, else 'min'."""
-    return "max" if column in MAXIMISE else "min"
 
 
 def metric_columns(sweep: pd.DataFrame) -> list[str]:
@@ -134,7 +128,7 @@ def filter_sweep(sweep: pd.DataFrame, filters: dict[str, list]) -> pd.DataFrame:
 
 def explorer_front(shown: pd.DataFrame, x: str, y: str, senses: dict[str, str]) -> pd.DataFrame:
     """The Pareto front of the shown points over x and y, sorted along x: what is exported."""
-    objectives = {x: senses.get(x, sense(x)), y: senses.get(y, sense(y))}
+    objectives = {x: senses.get(x, metric_sense(x)), y: senses.get(y, metric_sense(y))}
     front = shown[front_mask(shown, objectives)]
     return front.sort_values([x, y], kind="stable")
 
@@ -244,4 +238,4 @@ def array_run(model: str, dataset: str, width: float, widen: str, layer: str, ro
 
 __all__ = ["COST_AXES", "LABELS", "ArrayRun", "accuracy_points", "array_run", "colour_columns",
            "event_point_ids", "explorer_front", "filter_sweep", "footprint_bars", "front_mask",
-           "label", "metric_columns", "network_layers", "options", "sense"]
+           "label", "metric_columns", "network_layers", "options"]

@@ -14,6 +14,7 @@ import pandas as pd
 from accelsim import simulate_network
 from accelsim.analytic import DATAFLOW_CODES, gemm_counts
 from accelsim.cost import ENERGY_COLUMNS, add_energy_columns, network_summary
+from accelsim.formats import BITS_PER_KB
 
 from .space import HARDWARE_COLUMNS, Network, config_of
 
@@ -21,7 +22,6 @@ ENGINES = ("analytic", "cycle")
 LAYER_COLUMNS = ("layer", "M", "N", "K", "ifmap_elems", "filter_elems", "ofmap_elems")
 COUNT_COLUMNS = ("folds", "clocks", "cycles", "macs", "utilization", "ifmap_sram_reads",
                  "filter_sram_reads", "ofmap_sram_writes", "ofmap_sram_reads")
-KB_BITS = 8 * 1024
 
 
 def layer_frame(points: pd.DataFrame, network: Network) -> pd.DataFrame:
@@ -111,15 +111,15 @@ def summarise(points: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("pe_array_mm2", "sram_mm2", "control_mm2", "peak_tops", "achieved_tops",
                    "tops_per_w"):
         out[column] = cost[column].to_numpy()
-    out["dram_read_kb_per_inference"] = cost["dram_read_bits"].to_numpy() / KB_BITS / batch
-    out["dram_write_kb_per_inference"] = cost["dram_write_bits"].to_numpy() / KB_BITS / batch
+    out["dram_read_kb_per_inference"] = cost["dram_read_bits"].to_numpy() / BITS_PER_KB / batch
+    out["dram_write_kb_per_inference"] = cost["dram_write_bits"].to_numpy() / BITS_PER_KB / batch
     # The paper's compute cost (its footnote 2): FMAs x (weight bits + activation bits).
     out["compute_cost_mac_bits"] = out["macs_per_inference"] * (out["wbits"] + out["abits"])
     out["weight_memory_kb"] = (_per_point(frame["filter_elems"].to_numpy(), n)
-                               * out["wbits"].to_numpy() / KB_BITS)
+                               * out["wbits"].to_numpy() / BITS_PER_KB)
     # Inference keeps one layer's input and output alive at a time: the largest such pair.
     live = frame["ifmap_elems"].to_numpy() + frame["ofmap_elems"].to_numpy()
-    out["activation_memory_kb"] = _per_point(live, n, "max") * out["abits"].to_numpy() / KB_BITS
+    out["activation_memory_kb"] = _per_point(live, n, "max") * out["abits"].to_numpy() / BITS_PER_KB
     return out
 
 

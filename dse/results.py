@@ -22,16 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from accelsim.formats import ACCURACY_COLUMNS, ACCURACY_DEFAULTS
+
 from .space import normalise_dataset
 
-ACCURACY_COLUMNS = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher", "scheme",
-                    "epochs", "seed", "top1_err", "source", "quantizer")
-# Optional columns and the value a table without them means (DESIGN.md: formats grow by
-# appended columns): rows from before the quantizer column were trained with WRPN's clip.
-ACCURACY_DEFAULTS = {"quantizer": "wrpn"}
 JOIN_KEY = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher")
 PAPER_CSV = Path(__file__).with_name("paper_accuracy.csv")
-# The rows this project measured itself (``python -m training.reproduce --preset quick``),
+# The rows this project measured itself (``python -m experiments.reproduce --preset quick``),
 # committed at the top of the repository: present in a checkout and its editable install.
 MEASURED_CSV = Path(__file__).resolve().parents[1] / "data" / "accuracy_measured.csv"
 # Output columns a join adds to a point.
@@ -139,6 +136,6 @@ def join_accuracy(points: pd.DataFrame, table: pd.DataFrame | None = None) -> pd
     return out
 
 
-__all__ = ["ACCURACY_COLUMNS", "JOIN_KEY", "MEASURED_CSV", "PAPER_CSV", "accuracy_table",
+__all__ = ["JOIN_KEY", "MEASURED_CSV", "PAPER_CSV", "accuracy_table",
            "best_known", "join_accuracy", "normalise_teacher", "paper_accuracy", "read_accuracy",
            "shipped_accuracy", "summarise_runs"]

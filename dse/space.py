@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from accelsim.config import ALLOWED_BITS, ALLOWED_BITS_TEXT, DATAFLOWS, ArrayConfig
+from accelsim.cli import UsageError as CommandLineError
+from accelsim.config import DATAFLOWS, ArrayConfig
+from accelsim.formats import ALLOWED_BITS_TEXT, DATASET_SHAPES
 from accelsim.workload import WIDEN_CHOICES, Workload, builtin, builtin_names, read_workload
 
 # Hardware columns of a point, in output order; each is one ArrayConfig field or the batch.
@@ -25,8 +27,6 @@ SRAM_COLUMNS = ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb")
 # The grid's axes: one SRAM size (sram_kb) sizes all three SRAMs.
 GRID_AXES = ("rows", "cols", "dataflow", "wbits", "abits", "acc_bits", "freq_mhz", "sram_kb",
              "dram_bw_bytes_per_cycle", "batch")
-# Image size and channels of the data sets a built-in CIFAR ResNet is shaped for.
-DATASETS = {"cifar10": (32, 3, 10), "fashionmnist": (28, 1, 10)}
 # One sweep holds its points in memory (a few hundred bytes each); beyond this, split it.
 MAX_POINTS = 5_000_000
 # Command-line flags of config fields whose names differ.
@@ -34,8 +34,8 @@ FLAGS = {"ifmap_sram_kb": "--sram-kb", "filter_sram_kb": "--sram-kb", "ofmap_sra
          "dram_bw_bytes_per_cycle": "--dram-bw"}
 
 
-class UsageError(ValueError):
-    """Bad command-line input: the message names the flag and what it accepts."""
+class UsageError(CommandLineError):
+    """Bad command-line input, built from the flag and what it accepts."""
 
     def __init__(self, flag: str, message: str):
         super().__init__(f"{flag}: {message}")
@@ -147,6 +147,10 @@ def normalise_dataset(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
+# The input shapes a built-in CIFAR ResNet is built for, by normalised data-set name.
+DATASETS = {normalise_dataset(name): shape for name, shape in DATASET_SHAPES.items()}
+
+
 def build_networks(model: str | None, trace: str | None, widths: list[float], widens: list[str],
                    dataset: str) -> list[Network]:
     """The network variants of a sweep: a built-in model at each width/widen, or one trace file.
@@ -168,7 +172,7 @@ def build_networks(model: str | None, trace: str | None, widths: list[float], wi
                                     f"{', '.join(builtin_names())} (or --trace FILE)")
     if dataset not in DATASETS:
         raise UsageError("--dataset", f"{dataset!r} has no built-in shapes; accepts "
-                                      "cifar10, fashion-mnist")
+                                      f"{', '.join(DATASET_SHAPES)}")
     image_size, channels, classes = DATASETS[dataset]
     networks = []
     for width in widths:
@@ -247,4 +251,4 @@ def config_of(row) -> ArrayConfig:
 BITS_ACCEPTS = f"widths {ALLOWED_BITS_TEXT} as a value or a list (1,2,4,8,32)"
 __all__ = ["DesignSpace", "Network", "UsageError", "parse_values", "build_networks",
            "check_configs", "config_of", "normalise_dataset", "HARDWARE_COLUMNS",
-           "NETWORK_COLUMNS", "DATAFLOWS", "ALLOWED_BITS", "WIDEN_CHOICES", "BITS_ACCEPTS"]
+           "NETWORK_COLUMNS", "DATAFLOWS", "WIDEN_CHOICES", "BITS_ACCEPTS"]

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from accelsim.config import ALLOWED_BITS, DATAFLOWS
+from accelsim import cli
+from accelsim.config import DATAFLOWS
 from accelsim.fileio import write_atomic
+from accelsim.formats import ALLOWED_BITS, ALLOWED_BITS_TEXT, metric_sense
 from accelsim.workload import WIDEN_CHOICES, builtin_names
 
 from . import results
@@ -35,19 +37,20 @@ from .space import (BITS_ACCEPTS, MAX_POINTS, DesignSpace, UsageError,
 
 JOURNAL = ".sweep-journal.jsonl"
 FORMATS = ("csv", "parquet")
-# Objective names users type -> (column, sense).  Any output column also works as COLUMN:min|max.
+# Objective names users type -> output column; any output column also works as COLUMN:min|max,
+# its sense by default the metric's own (accelsim.formats.metric_sense).
 OBJECTIVE_ALIASES = {
-    "accuracy": ("top1_err_pct", "min"),
-    "top1_err": ("top1_err_pct", "min"),
-    "energy": ("energy_per_inference_uj", "min"),
-    "area": ("area_mm2", "min"),
-    "latency": ("latency_ms", "min"),
-    "power": ("power_mw", "min"),
-    "throughput": ("inferences_per_s", "max"),
-    "tops_per_w": ("tops_per_w", "max"),
-    "compute_cost": ("compute_cost_mac_bits", "min"),
-    "weight_memory": ("weight_memory_kb", "min"),
-    "activation_memory": ("activation_memory_kb", "min"),
+    "accuracy": "top1_err_pct",
+    "top1_err": "top1_err_pct",
+    "energy": "energy_per_inference_uj",
+    "area": "area_mm2",
+    "latency": "latency_ms",
+    "power": "power_mw",
+    "throughput": "inferences_per_s",
+    "tops_per_w": "tops_per_w",
+    "compute_cost": "compute_cost_mac_bits",
+    "weight_memory": "weight_memory_kb",
+    "activation_memory": "activation_memory_kb",
 }
 DEFAULT_OBJECTIVES = "accuracy,energy,area,latency"
 CONNECT_TIMEOUT = "10s"  # to a Dask scheduler given by address
@@ -55,22 +58,15 @@ CONNECT_TIMEOUT = "10s"  # to a Dask scheduler given by address
 
 # ----------------------------------------------------------------------------- the command line
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors are one line (no usage dump) and exit status 2."""
-
-    def error(self, message: str) -> None:  # noqa: D401 - argparse's hook
-        raise UsageError("usage", message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m dse.sweep", description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = cli.ArgumentParser(prog="python -m dse.sweep", description=__doc__.split("\n\n")[0],
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     hw = p.add_argument_group("hardware (each takes a value, a list 4,8,16 or a range 4:32:4 / "
                               "4:64:x2)")
     hw.add_argument("--rows", default="8", help="PE array rows")
     hw.add_argument("--cols", default="8", help="PE array columns")
-    hw.add_argument("--wbits", default="2", help="weight width, 1..16 or 32 (fp32)")
-    hw.add_argument("--abits", default="8", help="activation width, 1..16 or 32 (fp32)")
+    hw.add_argument("--wbits", default="2", help=f"weight width, {ALLOWED_BITS_TEXT}")
+    hw.add_argument("--abits", default="8", help=f"activation width, {ALLOWED_BITS_TEXT}")
     hw.add_argument("--dataflow", default="os", help="os, ws and/or is")
     hw.add_argument("--acc-bits", default="32", help="accumulator width, 2..48")
     hw.add_argument("--sram-kb", default="64", help="size of each of the ifmap, filter and ofmap "
@@ -159,14 +155,14 @@ def parse_objectives(text: str, columns) -> dict[str, str]:
     for token in (t.strip() for t in text.split(",")):
         name, _, sense = token.partition(":")
         if name.lower() in OBJECTIVE_ALIASES:
-            column, default = OBJECTIVE_ALIASES[name.lower()]
+            column = OBJECTIVE_ALIASES[name.lower()]
         elif name and name in columns:
-            column, default = name, "min"
+            column = name
         else:
             raise UsageError("--objectives", f"unknown objective {token!r}; accepts "
                              f"{', '.join(OBJECTIVE_ALIASES)} or an output column as "
                              "COLUMN:min|max")
-        sense = (sense or default).lower()
+        sense = (sense or metric_sense(column)).lower()
         if sense not in ("min", "max"):
             raise UsageError("--objectives", f"{token!r}: the sense after ':' is min or max")
         objectives[column] = sense
@@ -407,7 +403,7 @@ def format_point(row: pd.Series) -> str:
 def main(argv=None) -> int:
     try:
         return _main(argv)
-    except UsageError as err:
+    except cli.UsageError as err:
         print(f"dse.sweep: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from accelsim import ArrayConfig, simulate_network
-from accelsim.config import ALLOWED_BITS, config_columns
-from accelsim.cost import (add_energy_columns, array_cost, load_table, main, network_summary,
-                           pe_cost, tpu_v1_check)
+from accelsim.config import config_columns
+from accelsim.formats import ALLOWED_BITS
+from accelsim.cost import add_energy_columns, array_cost, load_table, network_summary, pe_cost
+from accelsim.cost.report import main, tpu_v1_check
 from accelsim.workload import Layer, Workload
 
 T = load_table()

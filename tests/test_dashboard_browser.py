@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from werkzeug.serving import make_server
 
+from accelsim.formats import ACCURACY_COLUMNS
 from dashboards import app as dash_app
 from dashboards import load
-from dse.results import ACCURACY_COLUMNS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",

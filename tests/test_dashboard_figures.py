@@ -5,10 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from accelsim.formats import ACCURACY_COLUMNS, metric_sense
 from dashboards import app as dash_app
 from dashboards import figures, frames, load
 from dse.pareto import brute_force_ranks
-from dse.results import ACCURACY_COLUMNS, join_accuracy, shipped_accuracy
+from dse.results import join_accuracy, shipped_accuracy
 
 SMALL_HARDWARE = dict(load.DEFAULT_HARDWARE, rows=[4, 8], cols=[8], dataflow=["os", "ws"],
                       wbits=[2, 4, 32], abits=[8, 32])
@@ -158,7 +159,7 @@ def test_metric_and_colour_columns(sweep):
     metrics = frames.metric_columns(sweep)
     assert "energy_per_inference_uj" in metrics and "point_id" not in metrics
     assert "model" not in metrics and "model" in frames.colour_columns(sweep)
-    assert frames.sense("tops_per_w") == "max" and frames.sense("latency_ms") == "min"
+    assert metric_sense("tops_per_w") == "max" and metric_sense("latency_ms") == "min"
 
 
 # ----------------------------------------------------------------------------- inside the array

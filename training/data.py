@@ -22,6 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from accelsim.formats import DATASET_SHAPES
+
 DATASETS = ("fashion-mnist", "cifar10", "synthetic")
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -64,7 +66,7 @@ def load(name: str, data_dir: str | None = None, subset: int | None = None,
     if name == "fashion-mnist":
         root = Path(data_dir or FASHION_DIR)
         train, test = (_read_idx_pair(root, *FASHION_FILES[s]) for s in ("train", "test"))
-        data = Dataset(name, train, test, 10, augment_flip=True)
+        data = Dataset(name, train, test, DATASET_SHAPES[name].classes, augment_flip=True)
     elif name == "cifar10":
         data = _read_cifar(data_dir)
     elif name == "synthetic":
@@ -189,6 +191,7 @@ def _read_cifar(data_dir: str | None) -> Dataset:
         root = root / "cifar-10-batches-py"
     if not (root / "data_batch_1").is_file():
         raise DataError(f"{root}: no data_batch_1; {hint}")
+    size, channels, classes = DATASET_SHAPES["cifar10"]
 
     def read(names):
         images, labels = [], []
@@ -198,9 +201,9 @@ def _read_cifar(data_dir: str | None) -> Dataset:
                     batch = pickle.load(f, encoding="bytes")
             except (OSError, pickle.UnpicklingError, EOFError) as err:
                 raise DataError(f"{root / name}: cannot be read ({err})") from None
-            images.append(np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32))
+            images.append(np.asarray(batch[b"data"], np.uint8).reshape(-1, channels, size, size))
             labels.extend(batch[b"labels"])
         return Split(torch.from_numpy(np.concatenate(images)), torch.tensor(labels))
 
     return Dataset("cifar10", read([f"data_batch_{i}" for i in range(1, 6)]),
-                   read(["test_batch"]), 10, augment_flip=True)
+                   read(["test_batch"]), classes, augment_flip=True)

@@ -29,6 +29,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from tqdm import tqdm
 
+from accelsim.cli import ArgumentParser, UsageError
+
 from . import models
 from .quant import QConv2d, QLinear
 
@@ -179,7 +181,7 @@ def figure(df: pd.DataFrame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m training.footprint", description=__doc__.split(
+    p = ArgumentParser(prog="python -m training.footprint", description=__doc__.split(
         "\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--models", default=",".join(FOOTPRINT_MODELS),
                    help=f"comma-separated networks among {', '.join(models.MODEL_NAMES)}")
@@ -188,16 +190,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--abits", type=int, default=8, help="reduced-precision activation bits")
     p.add_argument("--out", default="runs/footprint",
                    help="folder for footprint.csv, compute_cost.csv and footprint.html")
-    a = p.parse_args(argv)
-    names = [n.strip().lower() for n in a.models.split(",") if n.strip()]
-    bad = [n for n in names if n not in models.MODEL_NAMES]
     try:
-        batches = [int(b) for b in a.batches.split(",")]
-    except ValueError:
-        batches = [0]
-    if bad or not names or min(batches) < 1 or not (1 <= a.wbits <= 16 and 1 <= a.abits <= 16):
-        print(f"{p.prog}: error: --models takes {', '.join(models.MODEL_NAMES)}; --batches "
-              "positive integers; --wbits/--abits 1..16", file=sys.stderr)
+        a = p.parse_args(argv)
+        names = [n.strip().lower() for n in a.models.split(",") if n.strip()]
+        bad = [n for n in names if n not in models.MODEL_NAMES]
+        try:
+            batches = [int(b) for b in a.batches.split(",")]
+        except ValueError:
+            batches = [0]
+        if bad or not names or min(batches) < 1 or not (1 <= a.wbits <= 16 and
+                                                        1 <= a.abits <= 16):
+            raise UsageError(f"--models takes {', '.join(models.MODEL_NAMES)}; --batches "
+                             "positive integers; --wbits/--abits 1..16")
+    except UsageError as err:
+        print(f"{p.prog}: error: {err}", file=sys.stderr)
         return 2
     rows = []
     for name in tqdm(names, desc="models", disable=None):

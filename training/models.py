@@ -25,10 +25,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from accelsim.formats import FP32_BITS, check_bits
 from accelsim.workload import RESNET_DEPTHS, WIDEN_CHOICES, stage_filters, write_atomic
 
-from .quant import (DEFAULT_ACT_QUANTIZER, FP32_BITS, QConv2d, QLinear, QReLU, check_bits,
-                    check_quantizer)
+from .quant import DEFAULT_ACT_QUANTIZER, QConv2d, QLinear, QReLU, check_quantizer
 
 CIFAR_RESNETS = RESNET_DEPTHS
 IMAGENET_MODELS = ("alexnet", "resnet50", "resnet101", "inception_resnet_v2")

@@ -43,9 +43,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-FP32_BITS = 32
+from accelsim.formats import ACT_QUANTIZERS, FP32_BITS, check_bits
+
 TWN_THRESHOLD = 0.7  # ternary weight networks: zero below 0.7 * mean|w|
-ACT_QUANTIZERS = ("pact", "wrpn")
 # A trained network's quantizer when none is named.  Chosen by measurement (README, "Choosing the
 # activation quantizer"): PACT trains every depth, the [0, 1] clip fails from ~44 layers on.
 DEFAULT_ACT_QUANTIZER = "pact"
@@ -58,12 +58,6 @@ PACT_ALPHA_MIN = 1e-3  # alpha is kept above this, so the code step alpha / (2^k
 
 def is_float(bits: int) -> bool:
     return bits >= FP32_BITS
-
-
-def check_bits(bits: int, what: str) -> int:
-    if not isinstance(bits, int) or isinstance(bits, bool) or not (1 <= bits <= 16 or bits == 32):
-        raise ValueError(f"{what}={bits!r}: allowed widths are 1..16 or 32 (fp32)")
-    return bits
 
 
 def weight_levels(bits: int) -> int:

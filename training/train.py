@@ -16,7 +16,6 @@ import csv
 import fcntl
 import io
 import math
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from accelsim.cli import ArgumentParser, UsageError
+from accelsim.formats import (ACCURACY_COLUMNS, ACCURACY_COLUMNS_V1, ACCURACY_DEFAULTS,
+                              ALLOWED_BITS, ALLOWED_BITS_TEXT)
+from accelsim.workload import write_atomic
+
 from . import data as datasets
 from . import models
 from .distill import (SCHEMES, ApprenticeWeights, apprentice_loss, frozen_teacher,
@@ -38,11 +42,7 @@ from .trace import export
 # The recipe, in one place (airbench-style).  SGD + Nesterov with a one-cycle schedule reaches
 # ResNet-20's usual accuracy in few epochs (NOTES.md: 8.75% on Fashion-MNIST after 3).
 HYPER = dict(batch_size=128, lr=0.1, momentum=0.9, weight_decay=5e-4, eval_batch_size=1000)
-ACCURACY_COLUMNS = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher", "scheme",
-                    "epochs", "seed", "top1_err", "source", "quantizer")
 AMP_CHOICES = ("off", "bf16")
-# Tables written before the quantizer column: every row in them was trained with WRPN's clip.
-ACCURACY_COLUMNS_V1 = ACCURACY_COLUMNS[:-1]
 
 
 @dataclass(frozen=True)
@@ -315,13 +315,14 @@ def check_accuracy_header(path: Path) -> str:
         return old
     if old.splitlines()[0].strip() == ",".join(ACCURACY_COLUMNS_V1):
         lines = [line for line in old.splitlines() if line.strip()]
-        return "\n".join([header] + [f"{line},wrpn" for line in lines[1:]]) + "\n"
+        fill = ",".join(ACCURACY_DEFAULTS.values())
+        return "\n".join([header] + [f"{line},{fill}" for line in lines[1:]]) + "\n"
     raise UserError(f"{path}: its header is not {header!r}; pass another --accuracy-csv")
 
 
 def append_accuracy_row(path: Path, row: dict) -> None:
-    """Append a row to the accuracy CSV atomically (temp file + os.replace), under a lock so
-    concurrent runs do not drop each other's rows."""
+    """Append a row to the accuracy CSV atomically (write_atomic), under a lock so concurrent
+    runs do not drop each other's rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(f".{path.name}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -333,21 +334,14 @@ def append_accuracy_row(path: Path, row: dict) -> None:
         elif not old.endswith("\n"):
             buf.write("\n")
         writer.writerow(row)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(old + buf.getvalue())
-        os.replace(tmp, path)
+        write_atomic(path, old + buf.getvalue())
 
 
 # ----------------------------------------------------------------------------- command line
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage block: the message names the flag
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def parse_args(argv: list[str] | None = None) -> RunConfig:
-    p = _Parser(
+    """The run the command line asks for; UsageError (one line) on bad flags."""
+    p = ArgumentParser(
         prog="python -m training.train", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default="resnet20", choices=list(models.CIFAR_RESNETS),
@@ -357,9 +351,9 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
                         "cifar-10-batches-py folder (--data-dir), or small synthetic data")
     p.add_argument("--data-dir", help="folder with the data set's files (default for "
                    f"fashion-mnist: {datasets.FASHION_DIR})")
-    p.add_argument("--wbits", type=int, default=32, help="weight bits: 1..16, 32 = fp32; "
+    p.add_argument("--wbits", type=int, default=32, help=f"weight bits: {ALLOWED_BITS_TEXT}; "
                    "2 = ternary {-1,0,+1}")
-    p.add_argument("--abits", type=int, default=32, help="activation bits: 1..16, 32 = fp32")
+    p.add_argument("--abits", type=int, default=32, help=f"activation bits: {ALLOWED_BITS_TEXT}")
     p.add_argument("--width", type=float, default=1.0, help="multiplier of every layer's filters")
     p.add_argument("--widen", default="none", choices=models.WIDEN_CHOICES,
                    help="first30: double the filters of the first conv and the first stage "
@@ -406,8 +400,8 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
                    "in the parent folder of --out)")
     a = p.parse_args(argv)
     for flag, bits in (("--wbits", a.wbits), ("--abits", a.abits)):
-        if not (1 <= bits <= 16 or bits == 32):
-            p.error(f"{flag} {bits}: allowed widths are 1..16 or 32 (fp32)")
+        if bits not in ALLOWED_BITS:
+            p.error(f"{flag} {bits}: allowed widths are {ALLOWED_BITS_TEXT}")
     if a.threads is not None:
         if a.threads < 1:
             p.error(f"--threads {a.threads}: must be >= 1")
@@ -429,10 +423,9 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = parse_args(argv)
     try:
-        run(cfg)
-    except (UserError, datasets.DataError) as err:
+        run(parse_args(argv))
+    except (UsageError, UserError, datasets.DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

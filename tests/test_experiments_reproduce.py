@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from training import reproduce as rp
-from training import report
+from accelsim.formats import ACCURACY_COLUMNS
+from experiments import report
+from experiments import reproduce as rp
 
 torch.set_num_threads(1)
 
@@ -53,7 +54,7 @@ def test_resume_trains_only_what_did_not_finish(repro):
     for name, mtime in repro["finished"].items():
         assert (root / "runs" / name / "result.json").stat().st_mtime_ns == mtime
     acc = pd.read_csv(root / "accuracy.csv")
-    assert tuple(acc.columns) == rp.ACCURACY_COLUMNS
+    assert tuple(acc.columns) == ACCURACY_COLUMNS
     assert len(acc) == len(jobs) and set(acc.source) == {"measured"}
     assert not acc.duplicated(["model", "wbits", "abits", "widen", "width", "teacher", "scheme",
                                "seed"]).any()
@@ -162,3 +163,22 @@ def test_refuses_to_resume_another_schedule(tmp_path):
     with pytest.raises(rp.UserError, match="epochs 5 -> 1"):
         rp.reproduce(tiny, tmp_path, log=lambda s: None)
     assert rp.main(["--preset", "tiny", "--out", str(tmp_path)]) == 2
+
+
+def test_a_failing_step_stops_the_run_and_writes_no_file(tmp_path, monkeypatch):
+    for name in ("footprint.csv", "paper_cost.csv"):  # steps already done: skipped
+        (tmp_path / name).write_text("done\n")
+    (tmp_path / "accuracy.csv").write_text("not,an,accuracy,table\n")
+
+    def broken(specs):
+        raise ValueError("no constants table")
+
+    monkeypatch.setattr(rp, "compare_text", broken)
+    with pytest.raises(ValueError, match="no constants table"):
+        rp.after_training(rp.PRESETS["tiny"], tmp_path, "synthetic", log=lambda s: None)
+    assert not (tmp_path / "pe_cost.txt").exists()
+    monkeypatch.setattr(rp, "compare_text", lambda specs: "PE table")
+    with pytest.raises(rp.StepFailed, match="dse.sweep failed with status 2"):
+        rp.after_training(rp.PRESETS["tiny"], tmp_path, "synthetic", log=lambda s: None)
+    assert (tmp_path / "pe_cost.txt").read_text() == "PE table\n"
+    assert not (tmp_path / "sweep.csv").exists() and not (tmp_path / "pareto.csv").exists()

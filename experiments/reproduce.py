@@ -1,7 +1,7 @@
 """Reproduce the paper's Tables 1-4 on one network family, then sweep the accelerator over them.
 
-    python -m training.reproduce --preset quick --out runs/repro          # ~50 min, 2 CPU cores
-    python -m training.reproduce --preset paper --device cuda --out runs/paper
+    python -m experiments.reproduce --preset quick --out runs/repro          # ~50 min, 2 CPU cores
+    python -m experiments.reproduce --preset paper --device cuda --out runs/paper
 
 Trains the grid: full precision; 2/4-bit weights with 8/32-bit activations (Table 1); WRPN with
 the first 30% of the layers doubled (Table 2); Apprentice scheme B with a trained full-precision
@@ -10,9 +10,11 @@ hinge on.  Each run gets a folder under OUT/runs/ with its checkpoint, trace and
 written last, so an interrupted reproduction resumes where it stopped and never retrains a
 finished run (a run cut off mid-way starts again).  OUT/accuracy.csv (DESIGN.md's accuracy
 format, source=measured) is rebuilt from the finished runs after each one.  At the end it
-measures the memory footprint (paper Figure 1), prints the PE cost ratios (accelsim.cost), runs
-``python -m dse.sweep`` over these networks on the 8x8 paper array and a range of array sizes
-and operand widths, and writes OUT/REPRODUCTION.md (``python -m training.report``).
+measures the memory footprint (paper Figure 1), writes the PE cost ratios (accelsim.cost), runs
+the sweep of ``python -m dse.sweep`` over these networks on the 8x8 paper array and a range of
+array sizes and operand widths, and writes OUT/REPRODUCTION.md (``python -m experiments.report``).
+Those steps run in this process; one that fails stops the reproduction and leaves no file of its
+own, so a rerun does it again.
 """
 from __future__ import annotations
 
@@ -25,7 +27,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
@@ -34,11 +35,14 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from accelsim.workload import write_atomic  # noqa: E402
-
-from . import data as datasets  # noqa: E402
-from . import footprint  # noqa: E402
-from .train import ACCURACY_COLUMNS, RunConfig, UserError, run  # noqa: E402
+from accelsim.cli import ArgumentParser, UsageError  # noqa: E402
+from accelsim.cost.report import compare_text  # noqa: E402
+from accelsim.fileio import write_atomic  # noqa: E402
+from accelsim.formats import ACCURACY_COLUMNS, DATASET_SHAPES  # noqa: E402
+from dse import sweep  # noqa: E402
+from training import data as datasets  # noqa: E402
+from training import footprint  # noqa: E402
+from training.train import RunConfig, UserError, run  # noqa: E402
 
 # Table number -> (widen, distilled), the layout of the paper's Tables 1-4.
 TABLES = {1: ("none", False), 2: ("first30", False), 3: ("none", True), 4: ("first30", True)}
@@ -235,14 +239,16 @@ def paper_costs(path: Path) -> None:
     pd.DataFrame(rows).to_csv(path, index=False)
 
 
-def _subprocess(cmd: list[str], log, out_file: Path | None = None) -> bool:
-    log("$ " + " ".join(cmd))
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if out_file is not None:
-        out_file.write_text(done.stdout)
-    if done.returncode != 0:
-        log(f"    failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-    return done.returncode == 0
+class StepFailed(Exception):
+    """A step after training returned an error status; it wrote no result file."""
+
+
+def _command(name: str, main, argv: list[str], log) -> None:
+    """Run a command's ``main(argv)`` in this process; StepFailed unless it returns 0."""
+    log(f"$ python -m {name} " + " ".join(argv))
+    status = main(argv)
+    if status != 0:
+        raise StepFailed(f"python -m {name} failed with status {status} (its error is above)")
 
 
 def after_training(p: Preset, root: Path, dataset: str, log=print) -> None:
@@ -250,24 +256,27 @@ def after_training(p: Preset, root: Path, dataset: str, log=print) -> None:
     They land beside accuracy.csv, so ``python -m dashboards.app --results OUT`` shows them."""
     if not (root / "footprint.csv").is_file():
         log("footprint (paper Figure 1)")
-        footprint.main(["--models", p.footprint_models, "--batches", "1,8,16,32",
-                        "--out", str(root)])
+        _command("training.footprint", footprint.main,
+                 ["--models", p.footprint_models, "--batches", "1,8,16,32", "--out", str(root)],
+                 log)
     paper_costs(root / "paper_cost.csv")
     if not (root / "pe_cost.txt").is_file():
-        _subprocess([sys.executable, "-m", "accelsim.cost", "--compare", "2x8", "32x32"], log,
-                    root / "pe_cost.txt")
+        log("PE cost (python -m accelsim.cost --compare 2x8 32x32)")
+        write_atomic(root / "pe_cost.txt", compare_text(["2x8", "32x32"]) + "\n")
     pareto = root / "pareto.csv"
     if not pareto.is_file() or pareto.stat().st_mtime < (root / "accuracy.csv").stat().st_mtime:
         # dse has the built-in shapes of Fashion-MNIST and CIFAR-10 only; synthetic (CI) borrows
         # Fashion-MNIST's, so its accuracy does not join.
-        shapes = dataset if dataset in ("fashion-mnist", "cifar10") else "fashion-mnist"
+        shapes = dataset if dataset in DATASET_SHAPES else "fashion-mnist"
         s = p.sweep
-        _subprocess([sys.executable, "-m", "dse.sweep", "--model", p.model, "--dataset", shapes,
-                     "--width", f"{p.width:g}", "--widen", "none,first30,all",
-                     "--teacher", f"none,{p.teacher_model}", "--rows", s["rows"],
-                     "--cols", s["cols"], "--wbits", s["wbits"], "--abits", s["abits"],
-                     "--accuracy", str(root / "accuracy.csv"), "--out", str(root),
-                     "--progress", "off"], log)
+        # One worker: the sweep runs in this process rather than forking one that holds torch's
+        # thread pool; its analytic engine takes about a second here.
+        _command("dse.sweep", sweep.main,
+                 ["--model", p.model, "--dataset", shapes, "--width", f"{p.width:g}",
+                  "--widen", "none,first30,all", "--teacher", f"none,{p.teacher_model}",
+                  "--rows", s["rows"], "--cols", s["cols"], "--wbits", s["wbits"],
+                  "--abits", s["abits"], "--accuracy", str(root / "accuracy.csv"),
+                  "--out", str(root), "--progress", "off", "--workers", "1"], log)
 
 
 # What a finished run was trained with; the rest of a preset (which cells, seeds, sweep) may
@@ -308,9 +317,10 @@ def reproduce(preset: str | Preset, out: str | os.PathLike, device: str = "cpu",
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m training.reproduce",
-                                 description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    """``python -m experiments.reproduce``; bad input or a failed step is one line, status 2."""
+    ap = ArgumentParser(prog="python -m experiments.reproduce",
+                        description=__doc__.split("\n\n")[0],
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--preset", default="quick", choices=list(PRESETS),
                     help="tiny: CI plumbing on synthetic data; quick: ~50 min on 2 CPU cores; "
                          "paper: the paper's schedule, for a GPU")
@@ -320,13 +330,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--out", default="runs/repro", help="results folder (rerun to resume)")
-    a = ap.parse_args(argv)
-    if a.threads is not None:
-        torch.set_num_threads(max(1, a.threads))
     try:
+        a = ap.parse_args(argv)
+        if a.threads is not None:
+            torch.set_num_threads(max(1, a.threads))
         reproduce(a.preset, a.out, a.device, a.dataset, a.data_dir,
                   log=lambda line: print(line, flush=True))
-    except (UserError, datasets.DataError) as err:
+    except (UsageError, UserError, StepFailed, datasets.DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

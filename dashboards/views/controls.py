@@ -1,0 +1,56 @@
+"""What the views' layouts share: labelled controls in wrapping rows, and the guard that draws a
+heavy view only while its tab is open."""
+from __future__ import annotations
+
+import json
+
+from dash import ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+GRAPH_CONFIG = {"displaylogo": False}
+# Inline styles: an assets/ folder would be one more thing to ship as package data.
+ROW_STYLE = {"display": "flex", "flexWrap": "wrap", "gap": "12px 24px", "alignItems": "flex-end",
+             "margin": "12px 0"}
+CONTROL_STYLE = {"minWidth": "140px"}
+
+
+def control(text: str, component) -> html.Div:
+    """A component under a bold label."""
+    return html.Div([html.Label(text, style={"display": "block", "fontWeight": "bold"}),
+                     component], className="control", style=CONTROL_STYLE)
+
+
+def row(controls: list, extra_class: str = "") -> html.Div:
+    """Controls side by side, wrapping on a narrow window."""
+    return html.Div(controls, className=f"controls {extra_class}".strip(), style=ROW_STYLE)
+
+
+def dropdown(id_: str, values: list, value, **kwargs) -> dcc.Dropdown:
+    return dcc.Dropdown(id=id_, options=[{"label": str(v), "value": v} for v in values],
+                        value=value, clearable=False, **kwargs)
+
+
+def checklist(id_: str, values: list) -> dcc.Checklist:
+    """Every value ticked at first."""
+    return dcc.Checklist(id=id_, options=[{"label": str(v), "value": v} for v in values],
+                         value=list(values), inline=True)
+
+
+def prefer(values: list, *wanted):
+    """The first of ``wanted`` found in values, else the first value (None when empty)."""
+    for value in wanted:
+        if value in values:
+            return value
+    return values[0] if values else None
+
+
+def drawn_key(view: str, tab: str, drawn, *values) -> str:
+    """The heavy views draw only while their tab is open, and once per set of control values.
+
+    Drawing the explorer's 10k points for a hidden tab would hold up the first page; raises
+    PreventUpdate when the view is hidden or already shows these values.
+    """
+    key = json.dumps(values, default=str)
+    if tab != view or (ctx.triggered_id == "tabs" and drawn == key):
+        raise PreventUpdate
+    return key
