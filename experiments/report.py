@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from accelsim.cli import ArgumentParser, UsageError
+from accelsim.formats import ACCURACY_DEFAULTS
 from dse.results import PAPER_CSV
 
 TABLE_TITLES = {1: "Table 1: baseline (no widening, no teacher)",
@@ -47,12 +48,14 @@ MATCH_POINTS = 0.5  # the paper's "within 0.5%" for widened w2a8 against the fp3
 @dataclass(frozen=True)
 class Inputs:
     root: Path
-    accuracy: pd.DataFrame     # measured rows of the student family (teacher run excluded)
+    accuracy: pd.DataFrame     # measured rows of the student family, the preset's quantizer
     teacher: pd.DataFrame      # the teacher's own row(s)
     runs: pd.DataFrame
     history: pd.DataFrame
     preset: dict
     paper: pd.DataFrame
+    controls: pd.DataFrame     # the student family with another activation quantizer
+    depth: pd.DataFrame        # the preset's deeper network (any quantizer)
 
 
 def _optional_csv(path: Path) -> pd.DataFrame | None:
@@ -65,16 +68,30 @@ def read(root: str | os.PathLike) -> Inputs:
     acc["teacher"] = acc["teacher"].replace("", "none")
     preset = json.loads((root / "preset.json").read_text()) if (root / "preset.json").is_file() \
         else {}
+    if "quantizer" not in acc:
+        acc["quantizer"] = ACCURACY_DEFAULTS["quantizer"]
     model = preset.get("model") or acc["model"].mode()[0]
     width = float(preset.get("width", acc.loc[acc.model == model, "width"].mode()[0]))
-    family = (acc.model == model) & np.isclose(acc.width.astype(float), width)
+    quantizer = preset.get("quantizer", ACCURACY_DEFAULTS["quantizer"])
+    same_width = np.isclose(acc.width.astype(float), width)
+    family = (acc.model == model) & same_width
+    depth_model = preset.get("depth_model")
+    depth = (acc.model == depth_model) & same_width
+    teacher = ((acc.model == preset.get("teacher_model"))
+               & np.isclose(acc.width.astype(float), float(preset.get("teacher_width", 0)))
+               & (acc.wbits == 32) & (acc.abits == 32)) if preset else ~family
     paper = pd.read_csv(PAPER_CSV, keep_default_na=False)
     paper["table"] = paper.source.str.extract(r"Table(\d)").astype(int)
     runs = pd.read_csv(root / "runs.csv") if (root / "runs.csv").is_file() else pd.DataFrame()
     hist = pd.read_csv(root / "history.csv") if (root / "history.csv").is_file() \
         else pd.DataFrame()
-    return Inputs(root, acc[family].reset_index(drop=True), acc[~family].reset_index(drop=True),
-                  runs, hist, preset, paper)
+    def rows(mask) -> pd.DataFrame:
+        return acc[mask].reset_index(drop=True)
+
+    return Inputs(root, accuracy=rows(family & (acc.quantizer == quantizer)),
+                  teacher=rows(teacher & ~family), runs=runs, history=hist, preset=preset,
+                  paper=paper, controls=rows(family & (acc.quantizer != quantizer)),
+                  depth=rows(depth | (teacher & (acc.model == depth_model))))
 
 
 def table_of(widen: str, teacher: str) -> str:
@@ -349,19 +366,55 @@ def pe_claim(root: Path) -> tuple[str, tuple[str, str, str] | None]:
                   "SRAMs shrink the area ratio a lot, see README)", verdict)
 
 
-def _clip_note(c: pd.DataFrame, floor_sd: float) -> list[str]:
-    """Say so when 8-bit activations cost far more than going from 8 to 2 bits adds: then the
-    [0, 1] clip of WRPN's activation quantizer, not the bit count, is what costs accuracy."""
-    gap = compare(c, ("1", 32, 8), ("1", 32, 2), "", floor_sd)
-    cost = compare(c, ("1", 32, 32), ("1", 32, 8), "", floor_sd)
-    if gap is None or cost is None or cost.verdict != "held" or gap.d > cost.d / 3:
+def quantizer_section(inp: Inputs, floor_sd: float) -> list[str]:
+    """The activation quantizer's effect: Table 1 cells and the deeper network trained with the
+    preset's quantizer and with the others (WRPN's fixed [0, 1] clip, the paper's method)."""
+    quantizer = inp.preset.get("quantizer", ACCURACY_DEFAULTS["quantizer"])
+    if inp.controls.empty and inp.depth.empty:
         return []
-    return [f"Note: w32a8 is {cost.d:.2f} points worse than fp32 but only {gap.d:+.2f} "
-            f"(±{gap.u:.2f}) better than w32a2. Most of the cost of quantized activations here "
-            "is then not the number of bits but, most likely, WRPN's clip of activations to "
-            "[0, 1], which this short schedule does not adapt to; so this run's 8b A column "
-            "measures mostly the clip, not the paper's 0.4-0.7 point cost of 8-bit "
-            "resolution.", ""]
+    model, depth_model = inp.preset.get("model"), inp.preset.get("depth_model")
+    groups = [(f"{model} x{inp.preset.get('width')}", pd.concat(
+        [inp.accuracy[(inp.accuracy.widen == "none") & (inp.accuracy.teacher == "none")],
+         inp.controls]))]
+    if not inp.depth.empty:
+        groups.append((f"{depth_model} x{inp.preset.get('width')}", inp.depth))
+    others = sorted((set(inp.controls.quantizer) | set(inp.depth.quantizer)) - {quantizer})
+    lines = ["## The activation quantizer", "",
+             f"The runs above use `{quantizer}`. The same cells with the other quantizers "
+             "(`wrpn`: the paper's fixed clip of activations to [0, 1]; `pact`: a clip level "
+             "learned per layer), top-1 error %; d = error of the other minus ours, ± = 2 "
+             "standard errors. fp32 activations (a32) have no quantizer: their rows compare "
+             "nothing and show the network's reference.", "",
+             "| network | cell | " + " | ".join([quantizer] + others) + " | d | ± | "
+             f"`{quantizer}` better |", "|---" * (len(others) + 6) + "|"]
+    for name, rows in groups:
+        c = rows.groupby(["wbits", "abits", "quantizer"]).top1_err.agg(["mean", "std", "count"])
+        for w, a in sorted({(w, a) for w, a, _ in c.index}, key=lambda k: (-k[1], -k[0])):
+            def get(q):
+                return c.loc[(w, a, q)] if (w, a, q) in c.index else None
+            mine, theirs = get(quantizer), [get(q) for q in others]
+            if a == 32:
+                mine = mine if mine is not None else next((t for t in theirs if t is not None),
+                                                          None)
+                theirs = [None] * len(others)
+            if mine is None and all(t is None for t in theirs):
+                continue
+            cells_text = [fmt_cell(None if x is None else {"mean": x["mean"], "sd": x["std"],
+                                                           "n": x["count"]})
+                          for x in [mine] + theirs]
+            d = u = verdict = ""
+            other = next((t for t in theirs if t is not None), None)
+            if mine is not None and other is not None:
+                def var(x):
+                    sd = x["std"] if x["count"] >= 2 and not math.isnan(x["std"]) else floor_sd
+                    return sd ** 2 / x["count"]
+                cmp = Comparison("", float(other["mean"] - mine["mean"]),
+                                 2 * math.sqrt(var(mine) + var(other)), None)
+                d, u, verdict = f"{cmp.d:+.2f}", f"±{cmp.u:.2f}", f"**{cmp.verdict}**"
+            lines.append(f"| {name} | w{w}a{a} | " + " | ".join(cells_text)
+                         + f" | {d} | {u} | {verdict} |")
+    lines.append("")
+    return lines
 
 
 # ----------------------------------------------------------------------------- figure
@@ -537,7 +590,7 @@ def render(inp: Inputs, figure_link: str | None) -> str:
     for name, value, verdict in mem_verdicts + ([pe_verdict] if pe_verdict else []):
         lines.append(f"| {name} | {value} | | | **{verdict}** |")
     lines.append("")
-    lines += _clip_note(c, floor_sd)
+    lines += quantizer_section(inp, floor_sd)
 
     if figure_link:
         lines += ["## Accuracy vs compute cost", "",

@@ -26,9 +26,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import multiprocessing  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -42,6 +44,7 @@ from accelsim.formats import ACCURACY_COLUMNS, DATASET_SHAPES  # noqa: E402
 from dse import sweep  # noqa: E402
 from training import data as datasets  # noqa: E402
 from training import footprint  # noqa: E402
+from training.quant import DEFAULT_ACT_QUANTIZER  # noqa: E402
 from training.train import RunConfig, UserError, run  # noqa: E402
 
 # Table number -> (widen, distilled), the layout of the paper's Tables 1-4.
@@ -69,8 +72,20 @@ class Preset:
     extra_seeds: tuple[int, ...]                # seeds beyond 0 for ...
     extra_seed_cells: tuple[tuple[int, int, int], ...]  # ... these (table, wbits, abits);
     #                                                     table 0 = widen-all
+    quantizer: str = DEFAULT_ACT_QUANTIZER      # the activation quantizer of every run above
+    # Table 1 cells trained again with WRPN's own [0, 1] clip (the paper's method), seed 0, and
+    # with the extra seeds too when listed in quantizer_seed_cells: the quantizer's effect.
+    wrpn_cells: tuple[tuple[int, int], ...] = ()
+    wrpn_seed_cells: tuple[tuple[int, int], ...] = ()
+    # The paper's depth: this model at the preset's width, each (wbits, abits, quantizer), seed 0
+    # and the extra seeds; its fp32 cell is the teacher run when the teacher is this model.
+    depth_model: str | None = None
+    depth_cells: tuple[tuple[int, int, str], ...] = ()
     sweep: dict = field(default_factory=dict)
     footprint_models: str = "alexnet,inception_resnet_v2,resnet50,resnet101"
+    # How a GPU runs it: jobs in parallel, and the speed options of training.train.
+    jobs: int = 1
+    amp: str = "off"
     note: str = ""
 
 
@@ -79,34 +94,63 @@ SWEEP_WIDE = dict(rows="4:64:x2", cols="4:64:x2", wbits="1,2,4,8,32", abits="2,4
 
 PRESETS = {
     # CI: synthetic 12x12 images, one epoch, the smallest grid that touches every code path.
-    "tiny": Preset("tiny", "synthetic", "resnet20", 0.25, 1, None, "resnet20", 0.5, 1,
+    "tiny": Preset(name="tiny", dataset="synthetic", model="resnet20", width=0.25, epochs=1,
+                   subset=None, teacher_model="resnet20", teacher_width=0.5, teacher_epochs=1,
                    cells=((32, 32), (2, 8)), extra_table1=(), widen_all=((2, 8),),
                    scheme_c=((2, 8),), extra_seeds=(1,), extra_seed_cells=((1, 2, 8),),
+                   wrpn_cells=((2, 8),), depth_model="resnet32",
+                   depth_cells=((2, 8, "pact"),),
                    sweep=dict(rows="8,16", cols="8,16", wbits="2,32", abits="8,32"),
                    footprint_models="resnet20",
                    note="plumbing only: synthetic data, 1 epoch"),
-    # 2 shared CPU cores, 31 runs in ~50 minutes (measured; budget 90): a half-width ResNet-20 (8/16/32 filters) on a 5k-image
-    # Fashion-MNIST subset, 3 epochs.  Tables 2-4 keep the two cells the claims compare (fp32
-    # and w2a8); Table 1 adds w32a8 and w2a32 (the paper's "activations cost more than
-    # weights") and w32a2 (the same claim where the gap is large); 4-bit weights are dropped
-    # (the paper finds them equal to 32-bit).
-    # Seeds 1 and 2 on every cell a claim compares (the teacher's Table 3-4 fp32 cells aside).
-    "quick": Preset("quick", "fashion-mnist", "resnet20", 0.5, 3, 5000, "resnet32", 0.5, 6,
-                    cells=((32, 32), (2, 8)), extra_table1=((32, 8), (2, 32), (32, 2)),
+    # 2 shared CPU cores, ~41 runs: a half-width ResNet-20 (8/16/32 filters) on a 5k-image
+    # Fashion-MNIST subset, 3 epochs (~1.5 min a run on an idle machine).  Tables 2-4 keep the
+    # two cells the claims compare (fp32 and w2a8); Table 1 adds w32a8 and w2a32 (the paper's
+    # "activations cost more than weights") and w32a2 (the same claim where the gap is large);
+    # 4-bit weights are dropped (the paper finds them equal to 32-bit).  Seeds 1 and 2 on
+    # every cell a claim compares (the teacher's Table 3-4 fp32 cells aside).  The quantizer
+    # rows: Table 1's quantized cells and w32a16 (16-bit codes: the clip alone) again with
+    # WRPN's [0, 1] clip; and ResNet-56 at the same width, where the clip stops learning.
+    "quick": Preset(name="quick", dataset="fashion-mnist", model="resnet20", width=0.5, epochs=3,
+                    subset=5000, teacher_model="resnet32", teacher_width=0.5, teacher_epochs=6,
+                    cells=((32, 32), (2, 8)), extra_table1=((32, 8), (2, 32), (32, 2), (32, 16)),
                     widen_all=((2, 8),), scheme_c=(), extra_seeds=(1, 2),
                     extra_seed_cells=((1, 32, 32), (1, 2, 8), (4, 2, 8), (2, 2, 8), (3, 2, 8),
                                       (0, 2, 8), (1, 32, 8), (1, 2, 32), (1, 32, 2)),
+                    wrpn_cells=((2, 8), (32, 8), (32, 2), (32, 16)), wrpn_seed_cells=((2, 8),),
+                    depth_model="resnet56",
+                    depth_cells=((32, 32, "pact"), (2, 8, "pact"), (2, 8, "wrpn")),
                     sweep=SWEEP_WIDE,
                     note="3 epochs on 5k images: far from converged; resolves effects of a few "
                          "points, not the paper's 0.3-0.5"),
+    # One GPU (H100/H200), at most ~5 minutes of training: full-width ResNet-20 on the whole
+    # training set for Tables 1-4 (fp32, w2a8, w4a8, w32a8, w2a32; first30; 2x everywhere;
+    # Apprentice B from a trained ResNet-56 teacher; both), the ResNet-56 depth row, 3 seeds on
+    # every compared cell.  4 epochs: seed spread ~0.1 point on ResNet-20 (NOTES.md), below
+    # the effects compared (0.5-2.5 points at that scale).  12 jobs share the GPU (4.9x the
+    # throughput of one run, NOTES.md).  Its report is made afterwards on a machine with
+    # plotly (python -m experiments.report OUT).
+    "gpu": Preset(name="gpu", dataset="fashion-mnist", model="resnet20", width=1.0, epochs=4,
+                  subset=None, teacher_model="resnet56", teacher_width=1.0, teacher_epochs=4,
+                  cells=((32, 32), (2, 8)), extra_table1=((4, 8), (32, 8), (2, 32)),
+                  widen_all=((2, 8),), scheme_c=(), extra_seeds=(1, 2),
+                  extra_seed_cells=((1, 32, 32), (1, 2, 8), (1, 4, 8), (1, 32, 8), (1, 2, 32),
+                                    (2, 2, 8), (3, 2, 8), (4, 2, 8), (0, 2, 8)),
+                  wrpn_cells=((2, 8),), wrpn_seed_cells=((2, 8),),
+                  depth_model="resnet56", depth_cells=((2, 8, "pact"), (2, 8, "wrpn")),
+                  sweep=SWEEP_WIDE, jobs=12, amp="bf16",
+                  note="4 epochs of the whole training set: resolves effects of ~0.3 point and "
+                       "up; far from the paper's 160"),
     # The paper's schedule (a GPU): ResNet-56, teacher ResNet-110 (the paper's ResNet-101 is
     # an ImageNet network), 160 epochs on the whole training set, 3 seeds on every cell.
-    "paper": Preset("paper", "cifar10", "resnet56", 1.0, 160, None, "resnet110", 1.0, 160,
-                    cells=FULL_CELLS, extra_table1=((32, 2), (2, 32)), widen_all=FULL_CELLS,
-                    scheme_c=((2, 8), (4, 8)), extra_seeds=(1, 2),
-                    extra_seed_cells=tuple((t, w, a) for t in (*TABLES, 0) for w, a in FULL_CELLS),
-                    sweep=SWEEP_WIDE,
-                    note="the paper's schedule"),
+    "paper": Preset(name="paper", dataset="cifar10", model="resnet56", width=1.0, epochs=160,
+                    subset=None, teacher_model="resnet110", teacher_width=1.0,
+                    teacher_epochs=160, cells=FULL_CELLS, extra_table1=((32, 2), (2, 32)),
+                    widen_all=FULL_CELLS, scheme_c=((2, 8), (4, 8)), extra_seeds=(1, 2),
+                    extra_seed_cells=tuple((t, w, a) for t in (*TABLES, 0)
+                                           for w, a in FULL_CELLS),
+                    wrpn_cells=((2, 8),), wrpn_seed_cells=((2, 8),), sweep=SWEEP_WIDE,
+                    jobs=8, amp="bf16", note="the paper's schedule"),
 }
 
 
@@ -115,7 +159,7 @@ class Job:
     """One training run of the grid."""
 
     name: str
-    table: str          # "1".."4", "widen-all", "teacher"
+    table: str          # "1".."4", "widen-all", "teacher", "depth"
     model: str
     width: float
     widen: str
@@ -124,48 +168,78 @@ class Job:
     scheme: str         # none | B | C
     seed: int
     epochs: int
+    quantizer: str = DEFAULT_ACT_QUANTIZER
 
 
 def grid(p: Preset) -> list[Job]:
     """Every run, most important first, so that a reproduction cut short keeps the key cells."""
-    def cell(table: int, w: int, a: int, seed: int, scheme: str | None = None) -> Job:
+    def cell(table: int, w: int, a: int, seed: int, scheme: str | None = None,
+             quantizer: str = p.quantizer) -> Job:
         widen, distilled = TABLES[table]
         scheme = scheme or ("B" if distilled else "none")
         tag = f"t{table}{scheme if distilled else ''}"
-        return Job(f"{tag}-w{w}a{a}-s{seed}", str(table), p.model, p.width, widen, w, a, scheme,
-                   seed, p.epochs)
+        suffix = "" if quantizer == p.quantizer else f"-{quantizer}"
+        return Job(name=f"{tag}-w{w}a{a}{suffix}-s{seed}", table=str(table), model=p.model,
+                   width=p.width, widen=widen, wbits=w, abits=a, scheme=scheme, seed=seed,
+                   epochs=p.epochs, quantizer=quantizer)
 
-    jobs = [Job(f"teacher-{p.teacher_model}-s0", "teacher", p.teacher_model, p.teacher_width,
-                "none", 32, 32, "none", 0, p.teacher_epochs)]
+    def wide(w: int, a: int, seed: int) -> Job:
+        return Job(name=f"wall-w{w}a{a}-s{seed}", table="widen-all", model=p.model,
+                   width=p.width, widen="all", wbits=w, abits=a, scheme="none", seed=seed,
+                   epochs=p.epochs, quantizer=p.quantizer)
+
+    def deep(w: int, a: int, quantizer: str, seed: int) -> Job:
+        return Job(name=f"depth-{p.depth_model}-w{w}a{a}-{quantizer}-s{seed}", table="depth",
+                   model=p.depth_model, width=p.width, widen="none", wbits=w, abits=a,
+                   scheme="none", seed=seed, epochs=p.epochs, quantizer=quantizer)
+
+    teacher = Job(name=f"teacher-{p.teacher_model}-s0", table="teacher", model=p.teacher_model,
+                  width=p.teacher_width, widen="none", wbits=32, abits=32, scheme="none",
+                  seed=0, epochs=p.teacher_epochs, quantizer=p.quantizer)
+    jobs = [teacher]
     key = [c for c in KEY_CELLS if c in p.cells]
     jobs += [cell(t, w, a, 0) for t in TABLES for w, a in key]
     jobs += [cell(t, w, a, 0) for t in TABLES for w, a in p.cells if (w, a) not in key]
     jobs += [cell(1, w, a, 0) for w, a in p.extra_table1]
-    def wide(w: int, a: int, seed: int) -> Job:
-        return Job(f"wall-w{w}a{a}-s{seed}", "widen-all", p.model, p.width, "all", w, a, "none",
-                   seed, p.epochs)
-
     jobs += [wide(w, a, 0) for w, a in p.widen_all]
     jobs += [cell(t, w, a, 0, "C") for t in (3, 4) for w, a in p.scheme_c]
-    jobs += [wide(w, a, s) if t == 0 else cell(t, w, a, s)
-             for s in p.extra_seeds for t, w, a in p.extra_seed_cells]
+    jobs += [cell(1, w, a, 0, quantizer="wrpn") for w, a in p.wrpn_cells]
+    # The teacher run is the depth row's fp32 cell when it has the same network and schedule.
+    same_as_teacher = (p.depth_model == p.teacher_model and p.teacher_width == p.width
+                       and p.teacher_epochs == p.epochs)
+    depth = [(w, a, q) for w, a, q in p.depth_cells
+             if not (same_as_teacher and (w, a) == (32, 32))]
+    jobs += [deep(w, a, q, 0) for w, a, q in depth]
+    for s in p.extra_seeds:
+        jobs += [wide(w, a, s) if t == 0 else cell(t, w, a, s) for t, w, a in p.extra_seed_cells]
+        jobs += [cell(1, w, a, s, quantizer="wrpn") for w, a in p.wrpn_seed_cells]
+        jobs += [deep(w, a, q, s) for w, a, q in depth]
     return jobs
 
 
-def _config(job: Job, p: Preset, teacher_job: Job, root: Path, device: str,
+def needs(job: Job, jobs: list[Job]) -> list[str]:
+    """The runs whose checkpoints ``job`` reads: the teacher (schemes B, C) and the student's own
+    fp32 copy (scheme C)."""
+    names = []
+    if job.scheme in ("B", "C"):
+        names.append(jobs[0].name)
+    if job.scheme == "C":  # the student's own fp32 copy: the same table's w32a32 run, same seed
+        names.append(f"t{'1' if job.widen == 'none' else '2'}-w32a32-s{job.seed}")
+    return names
+
+
+def _config(job: Job, p: Preset, jobs: list[Job], root: Path, device: str,
             data_dir: str | None, dataset: str) -> RunConfig:
     out = root / "runs" / job.name
-    teacher = init = None
-    if job.scheme in ("B", "C"):
-        teacher = str(root / "runs" / teacher_job.name / "model.pt")
-    if job.scheme == "C":  # the student's own fp32 copy: the same table's w32a32 run, same seed
-        src = "1" if job.widen == "none" else "2"
-        init = str(root / "runs" / f"t{src}-w32a32-s{job.seed}" / "model.pt")
+    checkpoints = [str(root / "runs" / name / "model.pt") for name in needs(job, jobs)]
+    teacher = checkpoints[0] if checkpoints else None
+    init = checkpoints[1] if len(checkpoints) > 1 else None
     return RunConfig(model=job.model, dataset=dataset, data_dir=data_dir, wbits=job.wbits,
                      abits=job.abits, width=job.width, widen=job.widen, scheme=job.scheme,
                      teacher=teacher, init=init, epochs=job.epochs,
                      subset=p.subset, seed=job.seed, device=device, out=str(out),
-                     accuracy_csv=str(out / "accuracy.csv"))
+                     accuracy_csv=str(out / "accuracy.csv"), quantizer=job.quantizer,
+                     amp=p.amp if device.startswith("cuda") else "off")
 
 
 def _write_json(path: Path, obj) -> None:
@@ -177,36 +251,90 @@ def _cost(job: Job, shape: dict) -> dict:
     return dict(fmas=c["fmas"], cost_bit_fmas=c["cost_bit_fmas"], params=c["params"])
 
 
+def train_job(job: Job, cfg: RunConfig, record_extra: dict, echo: bool) -> dict:
+    """Train one run (in this process or a worker) and return its result record; its log goes
+    to runs/NAME/train.log, and to the console too when ``echo``."""
+    out = Path(cfg.out)
+    if out.exists():  # a run cut off mid-way: start it again from nothing
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    start = time.perf_counter()
+    with open(out / "train.log", "w") as log_file:
+        def log(line: str) -> None:
+            log_file.write(line + "\n")
+            log_file.flush()
+            if echo:
+                print(f"    {line}", flush=True)
+
+        res = run(cfg, log=log)
+    shape = DATASET_SHAPES.get(cfg.dataset)
+    image = dict(in_channels=shape.channels, num_classes=shape.classes,
+                 image_size=shape.image_size) if shape else _synthetic_shape()
+    return dict(asdict(job), **record_extra, top1_err=res.test_err,
+                zero_weight_fraction=res.zero_fraction, wall_s=time.perf_counter() - start,
+                **_cost(job, image), history=[asdict(h) for h in res.history])
+
+
+def _synthetic_shape() -> dict:
+    d = datasets.synthetic(n_train=1, n_test=1)
+    return dict(in_channels=d.in_channels, num_classes=d.num_classes, image_size=d.image_size)
+
+
+def _worker_start(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
 def train_grid(p: Preset, root: Path, device: str = "cpu", data_dir: str | None = None,
-               dataset: str | None = None, log=print) -> list[dict]:
-    """Train every job not yet finished; return the result records of all finished jobs."""
+               dataset: str | None = None, log=print, jobs: int = 1) -> list[dict]:
+    """Train every run not yet finished, ``jobs`` at a time (processes sharing the device; a run
+    starts once the checkpoints it reads exist); return the records of all finished runs."""
     dataset = dataset or p.dataset
-    jobs = grid(p)
+    grid_jobs = grid(p)
     (root / "runs").mkdir(parents=True, exist_ok=True)
-    todo = [j for j in jobs if not (root / "runs" / j.name / "result.json").is_file()]
-    log(f"preset {p.name}: {len(jobs)} runs, {len(jobs) - len(todo)} already finished, "
-        f"{len(todo)} to train on {dataset} ({device})")
-    shape = None
-    for k, job in enumerate(todo, 1):
-        out = root / "runs" / job.name
-        if out.exists():  # a run cut off mid-way: start it again from nothing
-            shutil.rmtree(out)
-        cfg = _config(job, p, jobs[0], root, device, data_dir, dataset)
-        log(f"[{k}/{len(todo)}] {job.name}")
-        start = time.perf_counter()
-        res = run(cfg, log=lambda line: log(f"    {line}"))
-        if shape is None:
-            d = datasets.load(dataset, data_dir, 1, 0)
-            shape = dict(in_channels=d.in_channels, num_classes=d.num_classes,
-                         image_size=d.image_size)
-        record = dict(asdict(job), dataset=dataset, subset=p.subset, preset=p.name,
-                      top1_err=res.test_err, zero_weight_fraction=res.zero_fraction,
-                      wall_s=time.perf_counter() - start, **_cost(job, shape),
-                      history=[asdict(h) for h in res.history])
-        _write_json(out / "result.json", record)  # last: its presence means "finished"
+    finished = {j.name for j in grid_jobs if (root / "runs" / j.name / "result.json").is_file()}
+    todo = [j for j in grid_jobs if j.name not in finished]
+    log(f"preset {p.name}: {len(grid_jobs)} runs, {len(finished)} already finished, "
+        f"{len(todo)} to train on {dataset} ({device}, {jobs} at a time)")
+    extra = dict(dataset=dataset, subset=p.subset, preset=p.name)
+
+    def done(job: Job, record: dict, k: int) -> None:
+        _write_json(root / "runs" / job.name / "result.json", record)  # last: "finished"
+        finished.add(job.name)
         collect(root)
-        log(f"[{k}/{len(todo)}] {job.name}: {res.test_err:.2f}% error in "
+        log(f"[{k}/{len(todo)}] {job.name}: {record['top1_err']:.2f}% error in "
             f"{record['wall_s']:.0f} s")
+
+    def config(job: Job) -> RunConfig:
+        return _config(job, p, grid_jobs, root, device, data_dir, dataset)
+
+    if jobs <= 1:
+        for k, job in enumerate(todo, 1):
+            log(f"[{k}/{len(todo)}] {job.name}")
+            done(job, train_job(job, config(job), extra, echo=True), k)
+        return collect(root)
+    # Each worker gets an equal share of the CPU threads; CUDA needs spawned workers.
+    threads = max(1, torch.get_num_threads() // jobs)
+    pending, running, count = list(todo), {}, 0
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_start, initargs=(threads,)) as pool:
+        try:
+            while pending or running:
+                ready = [j for j in pending if set(needs(j, grid_jobs)) <= finished]
+                for job in ready[:jobs - len(running)]:
+                    pending.remove(job)
+                    running[pool.submit(train_job, job, config(job), extra, False)] = job
+                    log(f"started {job.name}")
+                if not running:
+                    raise UserError(f"{pending[0].name} needs {needs(pending[0], grid_jobs)}, "
+                                    "which no run of this grid produces")
+                for future in wait(running, return_when=FIRST_COMPLETED).done:
+                    job = running.pop(future)
+                    count += 1
+                    done(job, future.result(), count)
+        except BaseException:
+            for future in running:
+                future.cancel()
+            raise
     return collect(root)
 
 
@@ -282,14 +410,16 @@ def after_training(p: Preset, root: Path, dataset: str, log=print) -> None:
 # What a finished run was trained with; the rest of a preset (which cells, seeds, sweep) may
 # change between sessions without making the finished runs stale.
 SCHEDULE_FIELDS = ("dataset", "model", "width", "epochs", "subset", "teacher_model",
-                   "teacher_width", "teacher_epochs")
+                   "teacher_width", "teacher_epochs", "quantizer")
+# A preset.json from before a field existed: what its runs were trained with.
+SCHEDULE_DEFAULTS = {"quantizer": "wrpn"}
 
 
 def _check_same_schedule(path: Path, p: Preset, dataset: str) -> None:
     """Refuse to resume into a folder whose finished runs were trained on another schedule."""
     if not path.is_file():
         return
-    old = json.loads(path.read_text())
+    old = {**SCHEDULE_DEFAULTS, **json.loads(path.read_text())}
     new = dict(asdict(p), dataset=dataset)
     diff = [f"{k} {old.get(k)!r} -> {new[k]!r}" for k in SCHEDULE_FIELDS if old.get(k) != new[k]]
     if diff:
@@ -298,16 +428,26 @@ def _check_same_schedule(path: Path, p: Preset, dataset: str) -> None:
 
 
 def reproduce(preset: str | Preset, out: str | os.PathLike, device: str = "cpu",
-              dataset: str | None = None, data_dir: str | None = None, log=print) -> Path:
-    """Train the grid (resuming), run the post-processing, write OUT/REPRODUCTION.md."""
+              dataset: str | None = None, data_dir: str | None = None, log=print,
+              jobs: int | None = None, train_only: bool = False) -> Path | None:
+    """Train the grid (resuming), run the post-processing, write OUT/REPRODUCTION.md; with
+    ``train_only``, stop after the training (a GPU machine without plotly: rerun the same
+    command elsewhere to finish, nothing is retrained)."""
     p = PRESETS[preset] if isinstance(preset, str) else preset
+    jobs = p.jobs if jobs is None else jobs
+    if jobs < 1:
+        raise UserError(f"--jobs {jobs}: must be >= 1")
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     dataset = dataset or p.dataset
     _check_same_schedule(root / "preset.json", p, dataset)
     _write_json(root / "preset.json", dict(asdict(p), dataset=dataset, device=device))
     start = time.perf_counter()
-    train_grid(p, root, device, data_dir, dataset, log)
+    train_grid(p, root, device, data_dir, dataset, log, jobs)
+    if train_only:
+        log(f"trained in {time.perf_counter() - start:.0f} s; rerun without --train-only to "
+            "write the footprint, sweep and REPRODUCTION.md")
+        return None
     after_training(p, root, dataset, log)
     from . import report  # imported late: a long run picks up the report as it is at the end
     md = report.write(root, root / "REPRODUCTION.md", root / "accuracy_vs_cost.png")
@@ -322,20 +462,28 @@ def main(argv: list[str] | None = None) -> int:
                         description=__doc__.split("\n\n")[0],
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--preset", default="quick", choices=list(PRESETS),
-                    help="tiny: CI plumbing on synthetic data; quick: ~50 min on 2 CPU cores; "
-                         "paper: the paper's schedule, for a GPU")
+                    help="tiny: CI plumbing on synthetic data; quick: about an hour on 2 CPU "
+                         "cores; gpu: ~5 minutes of one H100/H200 (--device cuda); paper: the "
+                         "paper's schedule, GPU-days")
     ap.add_argument("--dataset", choices=datasets.DATASETS,
                     help="override the preset's data set (quick: fashion-mnist, paper: cifar10)")
     ap.add_argument("--data-dir", help="folder with the data set's files")
     ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--out", default="runs/repro", help="results folder (rerun to resume)")
+    ap.add_argument("--jobs", type=int, help="runs trained at once, in processes sharing the "
+                    "device (default: the preset's: 1, gpu 12, paper 8); on the CPU each gets "
+                    "an equal share of the threads")
+    ap.add_argument("--train-only", action="store_true",
+                    help="stop after training (for a GPU machine without plotly); rerun "
+                         "without it elsewhere to write the report")
     try:
         a = ap.parse_args(argv)
         if a.threads is not None:
             torch.set_num_threads(max(1, a.threads))
         reproduce(a.preset, a.out, a.device, a.dataset, a.data_dir,
-                  log=lambda line: print(line, flush=True))
+                  log=lambda line: print(line, flush=True), jobs=a.jobs,
+                  train_only=a.train_only)
     except (UsageError, UserError, StepFailed, datasets.DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

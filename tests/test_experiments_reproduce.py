@@ -27,8 +27,8 @@ def repro(tmp_path_factory):
 
     def interrupted(cfg, log):
         if len(calls) == 3:
-            (tmp := rp.Path(cfg.out)).mkdir(parents=True)   # a run killed half-way leaves
-            (tmp / "model.pt").write_bytes(b"partial")      # files but no result.json
+            (tmp := rp.Path(cfg.out)).mkdir(parents=True, exist_ok=True)  # a run killed half-way
+            (tmp / "model.pt").write_bytes(b"partial")  # leaves files but no result.json
             raise Interrupt
         calls.append(cfg.out)
         return real_run(cfg, log)
@@ -57,7 +57,7 @@ def test_resume_trains_only_what_did_not_finish(repro):
     assert tuple(acc.columns) == ACCURACY_COLUMNS
     assert len(acc) == len(jobs) and set(acc.source) == {"measured"}
     assert not acc.duplicated(["model", "wbits", "abits", "widen", "width", "teacher", "scheme",
-                               "seed"]).any()
+                               "seed", "quantizer"]).any()
     # A second resume has nothing left to do.
     assert rp.train_grid(rp.PRESETS["tiny"], root, log=lambda s: None) and \
         all((root / "runs" / j.name / "result.json").is_file() for j in jobs)
@@ -95,7 +95,7 @@ def _markdown_tables(text: str) -> dict[str, list[list[str]]]:
 def test_report_tables_are_the_csv_numbers(repro):
     root = repro["root"]
     acc = pd.read_csv(root / "accuracy.csv", keep_default_na=False)
-    acc = acc[acc.model.eq("resnet20") & acc.width.eq(0.25)]
+    acc = acc[acc.model.eq("resnet20") & acc.width.eq(0.25) & acc.quantizer.eq("pact")]
     paper = pd.read_csv(report.PAPER_CSV, keep_default_na=False)
     tables = _markdown_tables(repro["md"].read_text())
     checked = 0
