@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import sys
 
+from . import cli
 from .cli import ArgumentParser
-from .config import DATAFLOWS, ArrayConfig
-from .cost import network_summary
+from .cost import load_table, network_summary
 from .fileio import write_atomic
-from .formats import ALLOWED_BITS_TEXT
 from .network import ENGINES, resolve_workload, simulate_network
 from .workload import builtin_names, scalesim_topology_text
 
@@ -21,18 +20,11 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m accelsim", description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--model", default="resnet20",
-                        help=f"built-in network: {', '.join(builtin_names())} (default resnet20)")
+                        help=f"built-in network: {', '.join(builtin_names())}")
     source.add_argument("--trace", help="our layer-trace CSV or a SCALE-Sim topology CSV")
-    parser.add_argument("--rows", type=int, default=8, help="PE rows (default 8)")
-    parser.add_argument("--cols", type=int, default=8, help="PE columns (default 8)")
-    parser.add_argument("--wbits", type=int, default=2,
-                        help="weight width: 1 binary, 2 ternary, up to 16, or 32 fp32 (default 2)")
-    parser.add_argument("--abits", type=int, default=8,
-                        help=f"activation width: {ALLOWED_BITS_TEXT} (default 8)")
-    parser.add_argument("--dataflow", default="os", help="os, ws or is (default os)")
-    parser.add_argument("--engine", default="cycle",
-                        help="cycle (clock by clock, default) or analytic (closed form)")
-    parser.add_argument("--batch", type=int, default=1, help="inputs per inference (default 1)")
+    cli.add_hardware_options(parser)
+    parser.add_argument("--engine", default="cycle", choices=ENGINES,
+                        help="cycle (clock by clock) or analytic (closed form)")
     parser.add_argument("--csv", help="write the per-layer table to this CSV (atomically)")
     parser.add_argument("--export-scalesim",
                         help="write the network as a SCALE-Sim topology CSV and exit")
@@ -42,18 +34,15 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        if args.dataflow not in DATAFLOWS:
-            raise ValueError(f"--dataflow {args.dataflow!r}: allowed values are os, ws, is")
-        if args.engine not in ENGINES:
-            raise ValueError(f"--engine {args.engine!r}: allowed values are cycle, analytic")
-        cfg = ArrayConfig(rows=args.rows, cols=args.cols, wbits=args.wbits, abits=args.abits,
-                          dataflow=args.dataflow)
+        cfg = cli.config_from_args(args)
+        table = load_table(args.table)
         workload = resolve_workload(args.trace or args.model, cfg)
         if args.export_scalesim:
             write_atomic(args.export_scalesim, scalesim_topology_text(workload))
             print(f"wrote {args.export_scalesim} ({len(workload.layers)} layers)")
             return 0
-        frame = simulate_network(workload, cfg, batch=args.batch, engine=args.engine)
+        frame = simulate_network(workload, cfg, batch=args.batch, engine=args.engine,
+                                 table=table)
         if args.csv:
             write_atomic(args.csv, frame.to_csv(index=False))
     except (ValueError, OSError) as err:
@@ -66,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{workload.name} on a {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} array, "
           f"{cfg.wbits}-bit weights x {cfg.abits}-bit activations, {args.engine} engine")
     print(shown.to_string(index=False))
-    summary = network_summary(frame)
+    summary = network_summary(frame, table)
     print(f"\ntotal: {summary['cycles']:,} compute cycles (SCALE-Sim accounting) + "
           f"{summary['stall_cycles']:,} stall cycles; {summary['macs']:,} MACs; "
           f"{summary['energy_uj']:.2f} uJ per inference; {summary['power_mw']:.1f} mW at "

@@ -11,10 +11,12 @@ with ``accelsim.cost``: kept there, they closed an import circle.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
+from .. import cli
 from ..cli import ArgumentParser
 from ..config import ArrayConfig
 from ..memory import check_widths
@@ -85,6 +87,10 @@ def tpu_v1_check(table=None) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- command line
 
+# The shared hardware options that shape --compare's arrays (wbits and abits come from WxA).
+HARDWARE_FIELDS = ("rows", "cols", "dataflow", "acc_bits", "sram_kb", "dram_bw_bytes_per_cycle",
+                   "freq_mhz")
+
 def parse_widths(text: str) -> tuple[int, int]:
     """'2x8' -> (wbits=2, abits=8); ValueError naming the text otherwise."""
     parts = text.lower().split("x")
@@ -95,14 +101,15 @@ def parse_widths(text: str) -> tuple[int, int]:
     return wbits, abits
 
 
-def compare_text(specs: list[str], *, rows: int = 8, cols: int = 8, acc_bits: int = 32,
-                 model: str = "resnet56", dataflow: str = "os", table=None) -> str:
-    """The PEs of ``specs`` side by side, then their 8x8 arrays and a network run."""
+def compare_text(specs: list[str], *, base: ArrayConfig = ArrayConfig(),
+                 model: str = "resnet56", table=None) -> str:
+    """The PEs of ``specs`` side by side, then their arrays (``base`` at each spec's widths)
+    and a network run."""
     t = resolve_table(table)
     widths = [parse_widths(spec) for spec in specs]
+    rows, cols, acc_bits, dataflow = base.rows, base.cols, base.acc_bits, base.dataflow
     pes = [pe_cost(w, a, acc_bits, t) for w, a in widths]
-    configs = [ArrayConfig(rows=rows, cols=cols, wbits=w, abits=a, acc_bits=acc_bits,
-                           dataflow=dataflow) for w, a in widths]
+    configs = [replace(base, wbits=w, abits=a) for w, a in widths]
     arrays = [array_cost(cfg, t) for cfg in configs]
     runs = [network_summary(simulate_network(model, cfg, engine="analytic", table=t), t)
             for cfg in configs]
@@ -145,26 +152,27 @@ def compare_text(specs: list[str], *, rows: int = 8, cols: int = 8, acc_bits: in
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m accelsim.cost``; bad input is one line on stderr and exit status 2."""
+def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="python -m accelsim.cost",
         description="Width-aware PE / array area, energy and power (45 nm table by default).")
     parser.add_argument("--compare", nargs="+", metavar="WxA",
                         help="PEs to print side by side, e.g. 2x8 32x32 (32 = fp32)")
-    parser.add_argument("--rows", type=int, default=8, help="array rows for --compare (default 8)")
-    parser.add_argument("--cols", type=int, default=8, help="array cols for --compare (default 8)")
-    parser.add_argument("--acc-bits", type=int, default=32,
-                        help="integer accumulator width (default 32)")
     parser.add_argument("--model", default="resnet56",
-                        help="network run for --compare's energy rows (default resnet56)")
-    parser.add_argument("--dataflow", default="os", help="os | ws | is (default os)")
+                        help="network run for --compare's energy rows")
     parser.add_argument("--tpu-v1", action="store_true",
                         help="print our estimate of a TPU-v1-like array beside the published chip")
-    parser.add_argument("--table", default=None,
-                        help="constants table, CSV or YAML (default accelsim/tech_45nm.csv)")
+    # The arrays --compare builds: the shared hardware options, widths coming from WxA.
+    cli.add_hardware_options(parser, groups=("array", "memory", "clock"),
+                             only=HARDWARE_FIELDS)
     parser.add_argument("--show-table", action="store_true",
                         help="print the constants table with the source of every number")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m accelsim.cost``; bad input is one line on stderr and exit status 2."""
+    parser = build_parser()
     try:
         args = parser.parse_args(argv)
         table = load_table(args.table)
@@ -174,9 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             with pd.option_context("display.max_colwidth", 200, "display.width", 250):
                 print(table.frame().to_string(index=False))
         if args.compare:
-            print(compare_text(args.compare, rows=args.rows, cols=args.cols,
-                               acc_bits=args.acc_bits, model=args.model,
-                               dataflow=args.dataflow, table=table))
+            print(compare_text(args.compare, base=cli.config_from_args(args), model=args.model,
+                               table=table))
         if args.tpu_v1:
             with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 200):
                 print(tpu_v1_check(table).to_string(index=False))
