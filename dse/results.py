@@ -22,9 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from accelsim.formats import ACCURACY_COLUMNS, ACCURACY_DEFAULTS
-
-from .space import normalise_dataset
+from accelsim.formats import ACCURACY_COLUMNS, ACCURACY_DEFAULTS, normalise_dataset
 
 JOIN_KEY = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher")
 PAPER_CSV = Path(__file__).with_name("paper_accuracy.csv")
@@ -127,6 +125,7 @@ def join_accuracy(points: pd.DataFrame, table: pd.DataFrame | None = None) -> pd
     key = points[list(JOIN_KEY)].copy()
     key["teacher"] = key["teacher"].map(normalise_teacher)
     key["widen"] = key["widen"].astype(str).str.lower()
+    key["dataset"] = key["dataset"].map({d: normalise_dataset(d) for d in key["dataset"].unique()})
     merged = key.merge(known, on=list(JOIN_KEY), how="left", validate="many_to_one")
     out = points.copy()
     out["top1_err_pct"] = merged["top1_err_pct"].to_numpy(dtype=float)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from accelsim import cli
 from accelsim.cli import UsageError as CommandLineError
 from accelsim.config import DATAFLOWS, ArrayConfig
-from accelsim.formats import ALLOWED_BITS_TEXT, DATASET_SHAPES
+from accelsim.formats import DATASET_SHAPES, normalise_dataset
 from accelsim.workload import WIDEN_CHOICES, Workload, builtin, builtin_names, read_workload
 
 # Hardware columns of a point, in output order; each is one ArrayConfig field or the batch.
@@ -29,9 +30,7 @@ GRID_AXES = ("rows", "cols", "dataflow", "wbits", "abits", "acc_bits", "freq_mhz
              "dram_bw_bytes_per_cycle", "batch")
 # One sweep holds its points in memory (a few hundred bytes each); beyond this, split it.
 MAX_POINTS = 5_000_000
-# Command-line flags of config fields whose names differ.
-FLAGS = {"ifmap_sram_kb": "--sram-kb", "filter_sram_kb": "--sram-kb", "ofmap_sram_kb": "--sram-kb",
-         "dram_bw_bytes_per_cycle": "--dram-bw"}
+DEFAULT_MODEL = "resnet56"
 
 
 class UsageError(CommandLineError):
@@ -114,6 +113,22 @@ def _parse_range(flag: str, token: str, kind: str, accepts: str) -> list:
     return values
 
 
+def hardware_values(args) -> dict[str, list]:
+    """The grid axes' values from the shared list-valued hardware options (accelsim.cli); an
+    option left at None (not given, where a command has no default) is left out."""
+    hardware = {}
+    for group in cli.OPTIONS.values():
+        for option in group:
+            text = getattr(args, option.dest, None)
+            if text is None:
+                continue
+            accepts = option.accepts and f"{option.accepts} as a value, a list or a range"
+            hardware[option.field] = parse_values(option.flag, text,
+                                                  option.kind, low=option.low,
+                                                  allowed=option.allowed, accepts=accepts)
+    return hardware
+
+
 # ----------------------------------------------------------------------------- networks
 
 @dataclass(frozen=True)
@@ -142,13 +157,8 @@ class Network:
         return cls(model, dataset, float(width), widen, layers, workload)
 
 
-def normalise_dataset(name: str) -> str:
-    """``CIFAR-10`` / ``cifar10`` -> ``cifar10``; ``fashion-mnist`` -> ``fashionmnist``."""
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
-
-
-# The input shapes a built-in CIFAR ResNet is built for, by normalised data-set name.
-DATASETS = {normalise_dataset(name): shape for name, shape in DATASET_SHAPES.items()}
+# The input shapes a built-in CIFAR ResNet is built for, by data-set name (normalise_dataset's).
+DATASETS = DATASET_SHAPES
 
 
 def build_networks(model: str | None, trace: str | None, widths: list[float], widens: list[str],
@@ -166,7 +176,7 @@ def build_networks(model: str | None, trace: str | None, widths: list[float], wi
                                         "topology") from None
         return [Network.from_workload(workload, workload.name.lower(), dataset, width, widen)
                 for width in widths for widen in widens]
-    name = (model or "resnet56").lower()
+    name = (model or DEFAULT_MODEL).lower()
     if name not in builtin_names():
         raise UsageError("--model", f"unknown model {model!r}; accepts "
                                     f"{', '.join(builtin_names())} (or --trace FILE)")
@@ -183,7 +193,21 @@ def build_networks(model: str | None, trace: str | None, widths: list[float], wi
     return networks
 
 
-# ----------------------------------------------------------------------------- the grid
+def build_workloads(models: list[str], traces: list[str], datasets: list[str],
+                    widths: list[float], widens: list[str]) -> list[Network]:
+    """Every network variant of a sweep: each built-in model and each trace, on each data set,
+    at each width and widening (in that order, the first varying slowest).  Neither models
+    nor traces: the default model."""
+    if not models and not traces:
+        models = [DEFAULT_MODEL]
+    networks = []
+    for model in models:
+        for dataset in datasets:
+            networks += build_networks(model, None, widths, widens, dataset)
+    for trace in traces:
+        for dataset in datasets:
+            networks += build_networks(None, trace, widths, widens, dataset)
+    return networks
 
 @dataclass(frozen=True)
 class DesignSpace:
@@ -237,8 +261,7 @@ def check_configs(points: pd.DataFrame) -> None:
                            for k, v in config.items()})
         except ValueError as err:
             field = str(err).split("=")[0]
-            flag = FLAGS.get(field, "--" + field.replace("_", "-"))
-            raise UsageError(flag, str(err)) from None
+            raise UsageError(cli.FIELD_FLAGS.get(field, field), str(err)) from None
 
 
 def config_of(row) -> ArrayConfig:
@@ -248,7 +271,7 @@ def config_of(row) -> ArrayConfig:
     return ArrayConfig(**{k: (v.item() if hasattr(v, "item") else v) for k, v in values.items()})
 
 
-BITS_ACCEPTS = f"widths {ALLOWED_BITS_TEXT} as a value or a list (1,2,4,8,32)"
 __all__ = ["DesignSpace", "Network", "UsageError", "parse_values", "build_networks",
-           "check_configs", "config_of", "normalise_dataset", "HARDWARE_COLUMNS",
-           "NETWORK_COLUMNS", "DATAFLOWS", "WIDEN_CHOICES", "BITS_ACCEPTS"]
+           "build_workloads", "check_configs", "config_of", "hardware_values",
+           "normalise_dataset", "HARDWARE_COLUMNS", "NETWORK_COLUMNS", "DATAFLOWS",
+           "WIDEN_CHOICES"]

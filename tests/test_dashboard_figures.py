@@ -209,7 +209,7 @@ def test_default_sweep_is_used_without_a_results_folder():
     assert len(cifar) == 11_520 and cifar["top1_err_pct"].notna().any()
     # the committed measured rows (data/accuracy_measured.csv) get their networks swept too
     measured = results.sweep[results.sweep["accuracy_source"].str.startswith("measured")]
-    assert len(measured) and set(measured["dataset"]) == {"fashionmnist"}
+    assert len(measured) and set(measured["dataset"]) == {"fashion-mnist"}
     assert results.sweep["point_id"].is_unique
 
 
