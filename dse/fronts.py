@@ -25,6 +25,7 @@ import pandas as pd
 
 from .pareto import pareto_ranks
 from .results import JOIN_KEY
+from .space import HARDWARE_COLUMNS, NETWORK_COLUMNS
 
 ACCURACY = "top1_err_pct"
 WORKLOAD = ("model", "dataset", "width", "widen")
@@ -32,6 +33,8 @@ RANK_COLUMNS = ("pareto_group", "pareto_objectives", "pareto_filters", "pareto_r
 COLLAPSE_COLUMNS = ("equal_points", "point_ids", "variants")
 ALL_POINTS = "all points"
 EXAMPLES = 3  # missing keys a note quotes
+# What a collapsed row lists where its points differ: their configuration and accuracy.
+VARIANT_COLUMNS = NETWORK_COLUMNS + HARDWARE_COLUMNS + ("top1_err_pct", "quantizer")
 
 
 @dataclass(frozen=True)
@@ -181,10 +184,10 @@ def collapse_equal(front: pd.DataFrame) -> pd.DataFrame:
 
 
 def _variants(part: pd.DataFrame, group: np.ndarray, counts: np.ndarray, key) -> list[str]:
-    """For each group, 'column: v1, v2; ...' over the columns whose values differ in it."""
+    """For each group, 'column: v1, v2; ...' over the configuration columns whose values differ
+    in it (what follows from them, such as an accuracy's source, is in sweep.csv)."""
     texts = [""] * len(counts)
-    skip = set(key) | {"point_id"} | set(RANK_COLUMNS)
-    shared = [c for c in part.columns if c not in skip]
+    shared = [c for c in VARIANT_COLUMNS if c in part.columns and c not in key]
     multi = np.flatnonzero(counts > 1)
     if not len(multi):
         return texts
