@@ -57,3 +57,36 @@ def gemm_counts(m, n, k, rows, cols, dataflow) -> dict[str, np.ndarray]:
         "ofmap_sram_writes": ofmap_writes,
         "ofmap_sram_reads": ofmap_reads,
     }
+
+
+# ----------------------------------------------------------------------------- one fold, clock by clock
+
+# How a dataflow lays a GEMM (M, N, K) on the array: the GEMM dimensions on its rows and
+# columns and the one streamed through it (DESIGN.md's (Sr, Sc, T)), and whether it first
+# preloads a stationary tile (one row per clock, ``rows`` clocks).
+MAPPING = {"os": ("M", "N", "K"), "ws": ("K", "N", "M"), "is": ("K", "M", "N")}
+PRELOADS = {"os": False, "ws": True, "is": True}
+
+
+def mapped_dims(m: int, n: int, k: int, dataflow: str) -> tuple[int, int, int]:
+    """(Sr, Sc, T) of a GEMM under a dataflow (MAPPING)."""
+    sizes = {"M": m, "N": n, "K": k}
+    return tuple(sizes[d] for d in MAPPING[dataflow])
+
+
+def fold_schedule(rows: int, cols: int, dataflow: str, used_rows: int, used_cols: int,
+                  temporal: int) -> dict:
+    """When each PE of one fold works, as the cycle-level kernels clock it.
+
+    Operands enter the array's edges skewed (row i by i clocks, column j by j) and move one
+    PE per clock, so PE (i, j) of the fold's ``used_rows`` x ``used_cols`` corner makes its
+    ``temporal`` MACs in clocks [start, start + temporal), start = preload + i + j, where the
+    preload is ``rows`` clocks for WS and IS and none for OS.  PEs outside the corner (a
+    partial fold at the GEMM's edge) idle the whole fold, which lasts preload + temporal +
+    rows + cols - 2 clocks however little of the array it uses.  Returns ``start`` (rows x
+    cols, -1 where unused), ``preload`` and ``clocks``.
+    """
+    preload = rows if PRELOADS[dataflow] else 0
+    i, j = np.indices((rows, cols))
+    start = np.where((i < used_rows) & (j < used_cols), preload + i + j, -1)
+    return {"start": start, "preload": preload, "clocks": preload + temporal + rows + cols - 2}

@@ -60,11 +60,14 @@ class Results:
     messages: list[str] = field(default_factory=list)
 
 
-def default_sweep(models=DEFAULT_MODELS, hardware=None, measured=None) -> pd.DataFrame:
+def default_sweep(models=DEFAULT_MODELS, hardware=None, measured=None,
+                  table=None) -> pd.DataFrame:
     """The start-up sweep, evaluated in-process with dse's analytic engine.
 
     Beside the paper's CIFAR-10 family it sweeps every network family of ``measured`` (default:
     the project's committed measured rows) so that those points appear out of the box.
+    ``hardware``: grid axis -> values (default DEFAULT_HARDWARE); ``table``: the cost model's
+    constants (default 45 nm).
     """
     hardware = hardware or DEFAULT_HARDWARE
     networks = []
@@ -76,8 +79,8 @@ def default_sweep(models=DEFAULT_MODELS, hardware=None, measured=None) -> pd.Dat
         family = build_networks(model, None, [float(width)], sorted(rows["widen"].unique()),
                                 dataset)
         spaces.append(DesignSpace(hardware, family, sorted(rows["teacher"].unique())))
-    sweep = pd.concat([evaluate(space.points(), space.networks, "analytic") for space in spaces],
-                      ignore_index=True)
+    sweep = pd.concat([evaluate(space.points(), space.networks, "analytic", table)
+                       for space in spaces], ignore_index=True)
     sweep["point_id"] = np.arange(len(sweep))  # each space numbers its points from 0
     return sweep
 
@@ -181,8 +184,12 @@ def _first_line(err: Exception) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
-def load(results_dir: str | Path | None) -> Results:
-    """Read a results folder (or make the default sweep); problems become page messages."""
+def load(results_dir: str | Path | None, hardware=None, table=None) -> Results:
+    """Read a results folder (or make the default sweep); problems become page messages.
+
+    ``hardware`` and ``table`` shape the default sweep (``default_sweep``); a folder's
+    sweep.csv has its own, and a message says that they were not used.
+    """
     messages: list[str] = []
     folder = Path(results_dir) if results_dir is not None else None
     started = time.perf_counter()
@@ -191,6 +198,10 @@ def load(results_dir: str | Path | None) -> Results:
             sweep = read_sweep(folder / SWEEP_FILE)
             source = (f"results folder {folder.name}/: {len(sweep):,} design points from "
                       f"{SWEEP_FILE}")
+            if hardware is not None or table is not None:
+                messages.append(f"The hardware and --table options shape the start-up sweep "
+                                f"only: {SWEEP_FILE} in {folder.name}/ is shown as it was "
+                                "swept.")
         except ValueError as err:
             messages.append(f"{err}. The sweep views stay empty until the file is fixed.")
             sweep = pd.DataFrame(columns=list(SWEEP_REQUIRED) + list(SWEEP_DEFAULTS))
@@ -199,7 +210,7 @@ def load(results_dir: str | Path | None) -> Results:
         if folder is not None:
             messages.append(f"No {SWEEP_FILE} in {folder.name}/: showing the default sweep "
                             "(write one with `python -m dse.sweep --out DIR`).")
-        sweep = check_sweep(default_sweep(), "default sweep")
+        sweep = check_sweep(default_sweep(hardware=hardware, table=table), "default sweep")
         source = (f"default sweep: {len(sweep):,} design points computed at start-up in "
                   f"{time.perf_counter() - started:.1f} s (dse analytic engine)")
     table = accuracy.shipped_accuracy()
