@@ -5,9 +5,11 @@ module may use it without pulling in a kernel.
 - operand widths: integers 1..16, and 32 for the fp32 baseline PE;
 - our layer-trace header and the accuracy-table header (both grow by appended columns only),
   with the activation-quantizer names the accuracy table uses;
-- the input shapes of the data sets the built-in CIFAR ResNets are shaped for;
+- the data sets' names as the project writes them, and the input shapes the built-in CIFAR
+  ResNets are shaped for;
 - bits per kB, for every memory size in kB;
-- which metrics of a design point are better when larger (every other one is minimised).
+- which metrics of a design point are better when larger (every other one is minimised);
+- what each output column of a sweep is: its label, unit and meaning (``COLUMNS``).
 """
 from __future__ import annotations
 

@@ -4,8 +4,9 @@
     python -m dse.sweep --rows 4:32:x2 --cols 4:32:x2 --wbits 2,4,32 --abits 8,32 --out runs/s
 
 Every hardware option takes a value, a list (``4,8,16``) or an inclusive range (``4:32:4``, or
-geometric ``4:64:x2``).  A sweep writes ``sweep.csv`` (every point) and ``pareto.csv`` (rank-1
-points) atomically; finished points are appended to a journal in ``--out`` as they complete,
+geometric ``4:64:x2``); networks and data sets take lists too.  A sweep writes ``sweep.csv``
+(every point, ranked within its group: ``dse.fronts``) and ``pareto.csv`` (each group's front,
+equal points collapsed) atomically; finished points are appended to a journal in ``--out`` as they complete,
 so a killed sweep keeps them and ``--resume`` computes only the rest.
 """
 from __future__ import annotations
