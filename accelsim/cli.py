@@ -137,7 +137,7 @@ def add_hardware_options(parser: argparse.ArgumentParser, *, lists: bool = False
             default = (defaults or {}).get(option.field, DEFAULTS[option.field])
             kwargs = dict(default=default, help=option.help, dest=option.dest)
             if lists:
-                kwargs.update(default=None if default is None else _text(default))
+                kwargs.update(default=None if default is None else as_typed(default))
             else:
                 kwargs.update(type=types[option.kind])
                 if option.field == "dataflow":
@@ -149,10 +149,10 @@ def add_hardware_options(parser: argparse.ArgumentParser, *, lists: bool = False
     return made
 
 
-def _text(value) -> str:
+def as_typed(value) -> str:
     """A default as the text a user would type (``64.0`` -> ``64``)."""
     if isinstance(value, (list, tuple)):
-        return ",".join(_text(v) for v in value)
+        return ",".join(as_typed(v) for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

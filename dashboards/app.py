@@ -64,7 +64,7 @@ def _warm_up(sweep: pd.DataFrame) -> None:
     """
     load_ens()  # fronts come group by group: many small sorts, where ENS is the faster
     if len(sweep) and {"energy_per_inference_uj", "latency_ms"} <= set(sweep.columns):
-        frames.explorer_front(sweep, "energy_per_inference_uj", "latency_ms", {}).front()
+        frames.explorer_front(sweep, "energy_per_inference_uj", "latency_ms", {}).front
     for dataflow in ("os", "ws", "is"):
         frames.array_run("resnet20", "cifar10", 1.0, "none", "fc", 4, 4, dataflow, 2, 8)
 
@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description=__doc__.split("\n\n")[0].replace("``", ""),
                        epilog="The hardware and cost-model options are python -m dse.sweep's "
                               "and shape the start-up sweep (default: "
-                              + ", ".join(f"{k} {cli._text(v)}" for k, v in
-                                          load.DEFAULT_HARDWARE.items() if k in HARDWARE_FIELDS)
+                              + ", ".join(f"{cli.FIELD_FLAGS[k]} {cli.as_typed(v)}"
+                                          for k, v in load.DEFAULT_HARDWARE.items()
+                                          if k in HARDWARE_FIELDS)
                               + "); a results folder's sweep.csv replaces it.")
     p.add_argument("--results", default=None, metavar="DIR",
                    help="folder with sweep.csv (python -m dse.sweep --out DIR), and optionally "

@@ -150,7 +150,7 @@ def explorer_figure(shown: pd.DataFrame, front: pd.DataFrame, x: str, y: str,
                     log_y: bool = False) -> go.Figure:
     """Every shown design point, coloured by a column, with the front of each group on top.
 
-    ``front``: ``frames.explorer_front(...).front()`` of ``shown`` (a ``pareto_group`` per
+    ``front``: ``frames.explorer_front(...).front`` of ``shown`` (a ``pareto_group`` per
     row: one data set or one workload); ``senses``: min or max for x and y.  A text column or a
     numeric one with few values colours by category, with a legend entry per value.
     """

@@ -153,7 +153,7 @@ def filters_text(sweep: pd.DataFrame, filters: dict[str, list]) -> str:
 def explorer_front(shown: pd.DataFrame, x: str, y: str, senses: dict[str, str],
                    filters: str = fronts.ALL_POINTS) -> fronts.Ranked:
     """The shown points ranked on x and y group by group (``dse.fronts``: one data set when
-    accuracy is an axis, one workload otherwise); ``.front()`` is what is drawn and exported."""
+    accuracy is an axis, one workload otherwise); ``.front`` is what is drawn and exported."""
     objectives = {x: senses.get(x, metric_sense(x)), y: senses.get(y, metric_sense(y))}
     return fronts.rank_fronts(shown, objectives, filters)
 

@@ -19,6 +19,7 @@ lists the rest in ``point_ids`` and what differs in ``variants``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ class Ranked:
     frame: pd.DataFrame
     notes: tuple[str, ...]
 
+    @cached_property  # pareto.csv, the summary and the dashboard's table all read it
     def front(self) -> pd.DataFrame:
         """The rank-1 points of every group, equal ones collapsed (``collapse_equal``)."""
         return collapse_equal(self.frame[self.frame["pareto_rank"] == 1])

@@ -209,6 +209,9 @@ def build_workloads(models: list[str], traces: list[str], datasets: list[str],
             networks += build_networks(None, trace, widths, widens, dataset)
     return networks
 
+
+# ----------------------------------------------------------------------------- the grid
+
 @dataclass(frozen=True)
 class DesignSpace:
     """Every option's values; ``points()`` is their product, one row per design point.

@@ -6,8 +6,8 @@
 Every hardware option takes a value, a list (``4,8,16``) or an inclusive range (``4:32:4``, or
 geometric ``4:64:x2``); networks and data sets take lists too.  A sweep writes ``sweep.csv``
 (every point, ranked within its group: ``dse.fronts``) and ``pareto.csv`` (each group's front,
-equal points collapsed) atomically; finished points are appended to a journal in ``--out`` as they complete,
-so a killed sweep keeps them and ``--resume`` computes only the rest.
+equal points collapsed) atomically; finished points are appended to a journal in ``--out`` as
+they complete, so a killed sweep keeps them and ``--resume`` computes only the rest.
 """
 from __future__ import annotations
 
@@ -333,7 +333,7 @@ def finish(frame: pd.DataFrame, objectives: dict[str, str], accuracy_paths) -> f
 def write_outputs(out: Path, ranked: fronts.Ranked, formats: list[str]) -> list[Path]:
     """sweep.csv (every point, ranked) and pareto.csv (the fronts, equal points collapsed)."""
     written = []
-    for name, table in (("sweep", ranked.frame), ("pareto", ranked.front())):
+    for name, table in (("sweep", ranked.frame), ("pareto", ranked.front)):
         written.append(write_atomic(out / f"{name}.csv", table.to_csv(index=False)))
         if "parquet" in formats:
             buffer = io.BytesIO()
@@ -345,7 +345,7 @@ def write_outputs(out: Path, ranked: fronts.Ranked, formats: list[str]) -> list[
 def fronts_text(ranked: fronts.Ranked, shown: int = 8) -> str:
     """One line per group: what it compares, its objectives, points on its front."""
     groups = ranked.groups()
-    front = ranked.front()
+    front = ranked.front
     designs = front.groupby("pareto_group", sort=False).size()
     lines = []
     for row in groups.head(shown).itertuples(index=False):

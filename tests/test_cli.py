@@ -32,7 +32,7 @@ def test_shared_flags_mean_the_same_everywhere(flag):
     # the same default, typed as a value or as the text a sweep parses (the dashboard's
     # start-up sweep keeps its own wider grid, so it leaves them unset)
     defaults = {name: a.default for name, a in actions.items() if name != "dashboards.app"}
-    assert len({cli._text(d) if d is not None else None for d in defaults.values()}) == 1, \
+    assert len({cli.as_typed(d) if d is not None else None for d in defaults.values()}) == 1, \
         defaults
 
 

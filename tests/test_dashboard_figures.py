@@ -136,7 +136,7 @@ def test_explorer_fronts_are_per_workload_without_accuracy(sweep):
     assert set(shown["dataflow"]) == {"os"} and len(shown) == len(sweep) // 2
     ranked = frames.explorer_front(shown, "area_mm2", "inferences_per_s", {},
                                    frames.filters_text(sweep, {"dataflow": ["os"]}))
-    front = ranked.front()
+    front = ranked.front
     # one front per (network, width, widening, data set), each the non-dominated set of its own
     assert front["pareto_group"].nunique() == shown[list(frames.NETWORK_KEY)].drop_duplicates() \
         .shape[0]
@@ -152,13 +152,13 @@ def test_explorer_fronts_are_per_workload_without_accuracy(sweep):
     assert set(front["pareto_filters"]) == {"dataflow in {os}"}
     assert set(front["pareto_objectives"]) == {"min:area_mm2 max:inferences_per_s"}
     flipped = frames.explorer_front(shown, "area_mm2", "inferences_per_s",
-                                    {"inferences_per_s": "min"}).front()
+                                    {"inferences_per_s": "min"}).front
     assert set(flipped["point_id"]) != set(front["point_id"])
 
 
 def test_explorer_front_with_accuracy_is_one_per_data_set(sweep):
     ranked = frames.explorer_front(sweep, "energy_per_inference_uj", "top1_err_pct", {})
-    front = ranked.front()
+    front = ranked.front
     assert len(front) and front["top1_err_pct"].notna().all()
     assert set(front["pareto_group"]) == {"dataset=cifar10"}
     assert set(front["model"]) == {"resnet44", "resnet56"}  # networks compete on accuracy
@@ -167,7 +167,7 @@ def test_explorer_front_with_accuracy_is_one_per_data_set(sweep):
 
 
 def test_explorer_figure_draws_every_point_and_the_fronts(sweep):
-    front = frames.explorer_front(sweep, "area_mm2", "latency_ms", {}).front()
+    front = frames.explorer_front(sweep, "area_mm2", "latency_ms", {}).front
     senses = {"area_mm2": "min", "latency_ms": "min"}
     numeric = figures.explorer_figure(sweep, front, "area_mm2", "latency_ms", "power_mw", senses)
     fronts_drawn = [t for t in numeric.data if t.legendgroup == "fronts"]
@@ -190,7 +190,7 @@ def test_explorer_figure_draws_every_point_and_the_fronts(sweep):
 
 
 def test_few_valued_numeric_columns_colour_by_category(sweep):
-    front = frames.explorer_front(sweep, "area_mm2", "latency_ms", {}).front()
+    front = frames.explorer_front(sweep, "area_mm2", "latency_ms", {}).front
     fig = figures.explorer_figure(sweep, front, "area_mm2", "latency_ms", "wbits",
                                   {"area_mm2": "min", "latency_ms": "min"})
     points = [t for t in fig.data if t.legendgroup == "points"]

@@ -58,7 +58,7 @@ def test_equal_points_collapse_listing_what_differs():
     frame = _points(model="a", dataset="x", width=1.0, widen="none",
                     teacher=["none", "resnet101", "none"], top1_err_pct=[7.0, 6.0, np.nan],
                     energy_per_inference_uj=[1.0, 1.0, 2.0], area_mm2=[1.0, 1.0, 0.5])
-    front = fronts.rank_fronts(frame, COSTS).front()
+    front = fronts.rank_fronts(frame, COSTS).front
     assert front["point_id"].tolist() == [0, 2]
     assert front["equal_points"].tolist() == [2, 1]
     assert front["point_ids"].tolist() == ["0 1", "2"]

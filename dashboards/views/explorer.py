@@ -122,7 +122,7 @@ def register(app: Dash, results: Results) -> None:
         return columns, table_data(frame, columns), caption
 
     def front_table(ranked, x, y, colour):
-        front = ranked.front()
+        front = ranked.front
         caption = (f"Pareto fronts: {len(front):,} designs of {len(ranked.frame):,} shown "
                    "points (points with equal objective values are one row: see 'equal "
                    "points' and 'differing'; click a header to sort)")
@@ -147,7 +147,7 @@ def register(app: Dash, results: Results) -> None:
             return figures.empty_figure("No sweep to explore."), [], [], "", key
         shown, ranked, senses = shown_and_ranked(x, y, x_sense, y_sense, *chosen)
         logs = logs or []
-        figure = figures.explorer_figure(shown, ranked.front(), x, y, colour, senses,
+        figure = figures.explorer_figure(shown, ranked.front, x, y, colour, senses,
                                          "log x" in logs, "log y" in logs)
         return (figure, *front_table(ranked, x, y, colour), key)
 
@@ -173,5 +173,5 @@ def register(app: Dash, results: Results) -> None:
         _, ranked, _ = shown_and_ranked(x, y, x_sense, y_sense, *chosen)
         # A fixed name, and the text built here: the browser never names a file.  The columns
         # say what made the fronts (pareto_objectives, pareto_filters, pareto_group, rank).
-        return dict(content=ranked.front().to_csv(index=False), filename="pareto.csv",
+        return dict(content=ranked.front.to_csv(index=False), filename="pareto.csv",
                     type="text/csv", base64=False)
