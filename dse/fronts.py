@@ -77,7 +77,9 @@ def group_columns(objectives) -> tuple[str, ...]:
 
 
 def value_text(value) -> str:
-    """A value as the notes and labels print it: numbers to 4 digits, NaN as -."""
+    """A value as the notes and labels print it: numbers to 4 digits, NaN and None as -."""
+    if value is None:
+        return "-"
     if isinstance(value, (float, np.floating)):
         return "-" if np.isnan(value) else f"{value:.4g}"
     return str(value)
@@ -193,14 +195,20 @@ def _variants(part: pd.DataFrame, group: np.ndarray, counts: np.ndarray, key) ->
     multi = np.flatnonzero(counts > 1)
     if not len(multi):
         return texts
-    rows = part[np.isin(group, multi)]
-    by = group[np.isin(group, multi)]
-    differ = rows[shared].groupby(by).nunique(dropna=False) > 1
-    for g, flags in differ.iterrows():
-        members = rows[by == g]
-        texts[g] = "; ".join(
-            f"{c}: " + ", ".join(value_text(v) for v in dict.fromkeys(members[c].tolist()))
-            for c in flags.index[flags.to_numpy()])
+    keep = np.isin(group, multi)
+    # Plain lists per column: selecting rows of the whole frame once per group cost ~100 ms
+    # for a front of 80 rows (measured), most of an explorer control change.
+    values = {c: part[c].to_numpy()[keep].tolist() for c in shared}
+    members = pd.Series(np.arange(int(keep.sum()))).groupby(group[keep]).indices
+    for g, positions in members.items():
+        parts = []
+        for column in shared:
+            # NaN != NaN: as None, every empty value is one value
+            distinct = list(dict.fromkeys(None if pd.isna(values[column][i])
+                                          else values[column][i] for i in positions))
+            if len(distinct) > 1:
+                parts.append(f"{column}: " + ", ".join(value_text(v) for v in distinct))
+        texts[g] = "; ".join(parts)
     return texts
 
 

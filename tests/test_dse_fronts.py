@@ -123,3 +123,11 @@ def test_the_same_sweep_without_accuracy_compares_workloads(two_by_two):
     assert (front["equal_points"] == 2).all()
     assert front["variants"].str.startswith("teacher: none, resnet101").all()
     assert set(front["pareto_group"]) == set(frame["pareto_group"])
+
+
+def test_collapsed_rows_count_empty_values_as_one():
+    frame = _points(model="a", dataset="x", width=1.0, widen="none",
+                    teacher=["none", "resnet101", "t2"], top1_err_pct=[np.nan, np.nan, 5.0],
+                    energy_per_inference_uj=1.0, area_mm2=1.0)
+    front = fronts.rank_fronts(frame, COSTS).front
+    assert front["variants"].item() == "teacher: none, resnet101, t2; top1_err_pct: -, 5"

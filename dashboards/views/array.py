@@ -140,8 +140,9 @@ def register(app: Dash, results: Results) -> None:
                 figures.fold_timeline_figure(run), options, first, key)
 
     # Pausing (or dragging the slider of) a playing plotly animation rejects the promise of the
-    # frames it drops with no reason, which the browser reports as an uncaught error: expected,
-    # so the page marks exactly those rejections handled.
+    # frames it drops, with no reason given, which the browser reports as an uncaught error: it
+    # is expected, so the page marks rejections without a reason handled (plotly's, in this
+    # app; anything with a reason is still reported).
     app.clientside_callback(
         """function (figure) {
             if (!window.wrpnAnimationGuard) {
