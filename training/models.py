@@ -29,10 +29,12 @@ from accelsim.workload import RESNET_DEPTHS, WIDEN_CHOICES, stage_filters, write
 from .quant import FP32_BITS, QConv2d, QLinear, QReLU, check_bits, quantize_activations
 
 CIFAR_RESNETS = RESNET_DEPTHS
-IMAGENET_MODELS = ("alexnet", "resnet50", "resnet101", "inception_resnet_v2")
+IMAGENET_MODELS = ("alexnet", "resnet50", "resnet101", "inception_resnet_v2", "resnet18",
+                   "mobilenet_v2", "vit_b_16")
 MODEL_NAMES = tuple(CIFAR_RESNETS) + IMAGENET_MODELS
 DEFAULT_IMAGE_SIZE = {"alexnet": 224, "resnet50": 224, "resnet101": 224,
-                      "inception_resnet_v2": 299}
+                      "inception_resnet_v2": 299, "resnet18": 224, "mobilenet_v2": 224,
+                      "vit_b_16": 224}
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,12 @@ def from_config(cfg: ModelConfig) -> nn.Module:
         model = AlexNet(cfg)
     elif cfg.name in ("resnet50", "resnet101"):
         model = BottleneckResNet(cfg, (3, 4, 6, 3) if cfg.name == "resnet50" else (3, 4, 23, 3))
+    elif cfg.name == "resnet18":
+        model = BasicResNet(cfg, (2, 2, 2, 2))
+    elif cfg.name == "mobilenet_v2":
+        model = MobileNetV2(cfg)
+    elif cfg.name == "vit_b_16":
+        model = VisionTransformer(cfg)
     else:
         model = InceptionResNetV2(cfg)
     model.config = cfg
@@ -382,3 +390,187 @@ class InceptionResNetV2(nn.Module):
     def forward(self, x):
         x = self.body(self.stem[1:](self.stem[0](_input(x, self.stem[0][0]))))
         return self.fc(_input(x.mean((2, 3)), self.fc))
+
+
+# ----------------------------------------------------------------------------- more reference nets
+# ResNet-18, MobileNetV2 and ViT-B/16 as torchvision builds them (architecture only, no weights),
+# so that their parameter counts are torchvision's documented 11,689,512 / 3,504,872 /
+# 86,567,656 and their traces its documented multiply-accumulates.
+
+class BasicResNet(nn.Module):
+    """torchvision's ResNet-18/34: 7x7 stem and max pool, stages of two-conv basic blocks (a
+    1x1 projection where the shape changes), global average pool, FC."""
+
+    def __init__(self, cfg: ModelConfig, depths: tuple[int, ...]):
+        super().__init__()
+        w, a = cfg.wbits, cfg.abits
+        end_w, end_a = cfg.end_bits
+        cin = _scaled(64, cfg.width)
+        self.stem = nn.Sequential(_conv_bn(cfg.in_channels, cin, 7, 2, 3, end_w, end_a),
+                                  nn.MaxPool2d(3, 2, 1))
+        _last_relu(self.stem).abits = a
+        stages = []
+        for s, depth in enumerate(depths):
+            cout = _scaled(64 * 2 ** s, cfg.width)
+            blocks = []
+            for b in range(depth):
+                blocks.append(ImageNetBasicBlock(cin, cout, 2 if s > 0 and b == 0 else 1, w, a))
+                cin = cout
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)
+        self.fc = QLinear(cin, cfg.num_classes, wbits=end_w, abits=end_a)
+        _init_weights(self)
+
+    def forward(self, x):
+        x = self.stages(self.stem(_input(x, self.stem[0][0])))
+        return self.fc(_input(x.mean((2, 3)), self.fc))
+
+
+class ImageNetBasicBlock(nn.Module):
+    """Two 3x3 conv-BN units (stride on the first) and a 1x1 conv-BN projection shortcut."""
+
+    def __init__(self, cin, cout, stride, wbits, abits):
+        super().__init__()
+        self.body = nn.Sequential(_conv_bn(cin, cout, 3, stride, 1, wbits, abits),
+                                  _conv_bn(cout, cout, 3, 1, 1, wbits, abits, relu=False))
+        self.downsample = (_conv_bn(cin, cout, 1, stride, wbits=wbits, abits=abits, relu=False)
+                           if stride > 1 or cin != cout else nn.Identity())
+        self.relu = QReLU(abits)
+
+    def forward(self, x):
+        return self.relu(self.body(x) + self.downsample(x))
+
+
+def _relu6(abits: int) -> nn.Module:
+    # WRPN's activation quantizer clips to [0, 1], which subsumes ReLU6's clip.
+    return nn.ReLU6() if abits >= FP32_BITS else QReLU(abits)
+
+
+def _conv_bn6(cin, cout, k, stride=1, groups=1, wbits=32, abits=32, relu=True):
+    """torchvision's Conv2dNormActivation with ReLU6: conv (no bias, 'same' padding) -> BN."""
+    layers = [QConv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False,
+                      wbits=wbits, abits=abits), nn.BatchNorm2d(cout)]
+    return nn.Sequential(*layers, _relu6(abits)) if relu else nn.Sequential(*layers)
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2's block: 1x1 expansion (unless t = 1), 3x3 depthwise, 1x1 linear projection;
+    a residual add when the stride is 1 and the width is unchanged."""
+
+    def __init__(self, cin, cout, stride, expand, wbits, abits):
+        super().__init__()
+        hidden = int(round(cin * expand))
+        layers = [_conv_bn6(cin, hidden, 1, wbits=wbits, abits=abits)] if expand != 1 else []
+        layers += [_conv_bn6(hidden, hidden, 3, stride, hidden, wbits, abits),
+                   _conv_bn6(hidden, cout, 1, wbits=wbits, abits=abits, relu=False)]
+        self.conv = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+def _make_divisible(value: float, divisor: int = 8) -> int:
+    """torchvision's rounding of MobileNet widths to multiples of 8 (never down by > 10%)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+class MobileNetV2(nn.Module):
+    """torchvision's MobileNetV2 (Sandler et al. 2018), width multiplier ``cfg.width``."""
+
+    SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                (6, 160, 3, 2), (6, 320, 1, 1))  # expansion t, channels c, blocks n, stride s
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        w, a = cfg.wbits, cfg.abits
+        end_w, end_a = cfg.end_bits
+        cin = _make_divisible(32 * cfg.width)
+        last = _make_divisible(1280 * max(1.0, cfg.width))
+        features = [_conv_bn6(cfg.in_channels, cin, 3, 2, wbits=end_w, abits=end_a)]
+        features[0][-1] = _relu6(a)
+        for t, c, n, s in self.SETTINGS:
+            cout = _make_divisible(c * cfg.width)
+            for i in range(n):
+                features.append(InvertedResidual(cin, cout, s if i == 0 else 1, t, w, a))
+                cin = cout
+        features.append(_conv_bn6(cin, last, 1, wbits=w, abits=a))
+        self.features = nn.Sequential(*features)
+        self.classifier = nn.Sequential(nn.Dropout(0.2),
+                                        QLinear(last, cfg.num_classes, wbits=end_w, abits=end_a))
+        _init_weights(self)
+
+    def forward(self, x):
+        x = self.features(_input(x, self.features[0][0]))
+        return self.classifier(_input(x.mean((2, 3)), self.classifier[1]))
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with the projections of nn.MultiheadAttention (one packed
+    in-projection, an out-projection), written out so that its two matmuls, QK^T and AV, are
+    visible to a tracer and its projections are QLinear."""
+
+    def __init__(self, dim: int, heads: int, wbits: int, abits: int):
+        super().__init__()
+        self.heads = heads
+        self.in_proj = QLinear(dim, 3 * dim, wbits=wbits, abits=abits)
+        self.out_proj = QLinear(dim, dim, wbits=wbits, abits=abits)
+
+    def forward(self, x):
+        # Shapes from the layer's own sizes, not unpacked from x.shape, so torch.fx traces it.
+        dim = self.out_proj.in_features
+        qkv = self.in_proj(x).reshape(x.shape[0], -1, 3, self.heads, dim // self.heads)
+        qkv = qkv.permute(2, 0, 3, 1, 4)
+        scores = (qkv[0] @ qkv[1].transpose(-2, -1)) * (dim // self.heads) ** -0.5
+        out = scores.softmax(-1) @ qkv[2]
+        return self.out_proj(out.transpose(1, 2).reshape(x.shape[0], -1, dim))
+
+
+class EncoderBlock(nn.Module):
+    """Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x)) (GELU MLP)."""
+
+    def __init__(self, dim: int, heads: int, mlp: int, wbits: int, abits: int):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(dim, eps=1e-6)
+        self.self_attention = SelfAttention(dim, heads, wbits, abits)
+        self.ln_2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = nn.Sequential(QLinear(dim, mlp, wbits=wbits, abits=abits), nn.GELU(),
+                                 QLinear(mlp, dim, wbits=wbits, abits=abits))
+
+    def forward(self, x):
+        x = x + self.self_attention(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class VisionTransformer(nn.Module):
+    """torchvision's ViT-B/16 (Dosovitskiy et al. 2021): 16x16 patches, 12 blocks of width 768,
+    12 heads, MLP 3072, class token, learned position embedding, LayerNorm, linear head.
+
+    Only weights are quantized (QLinear at ``wbits``): a transformer's activations are signed,
+    outside WRPN's unsigned activation quantizer."""
+
+    def __init__(self, cfg: ModelConfig, patch: int = 16, dim: int = 768, depth: int = 12,
+                 heads: int = 12, mlp: int = 3072):
+        super().__init__()
+        if cfg.image_size % patch:
+            raise ValueError(f"vit_b_16 needs an image size divisible by {patch}")
+        w, a = cfg.wbits, cfg.abits
+        end_w, end_a = cfg.end_bits
+        dim, mlp = _scaled(dim, cfg.width), _scaled(mlp, cfg.width)
+        if dim % heads:
+            raise ValueError(f"vit_b_16: width {cfg.width} gives {dim} channels, not a "
+                             f"multiple of {heads} heads")
+        self.patch = patch
+        self.conv_proj = QConv2d(cfg.in_channels, dim, patch, patch, wbits=end_w, abits=end_a)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        tokens = (cfg.image_size // patch) ** 2 + 1
+        self.pos_embedding = nn.Parameter(torch.empty(1, tokens, dim).normal_(std=0.02))
+        self.layers = nn.Sequential(*[EncoderBlock(dim, heads, mlp, w, a) for _ in range(depth)])
+        self.ln = nn.LayerNorm(dim, eps=1e-6)
+        self.head = QLinear(dim, cfg.num_classes, wbits=end_w, abits=end_a)
+
+    def forward(self, x):
+        x = self.conv_proj(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], 1) + self.pos_embedding
+        return self.head(self.ln(self.layers(x))[:, 0])
