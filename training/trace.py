@@ -67,7 +67,8 @@ def _layer(name: str, m: nn.Module, x: torch.Tensor) -> Layer:
     if isinstance(m, QLinear):
         if x.ndim != 2:
             raise ValueError(f"layer {name!r}: a linear layer on a {x.ndim}-d input has no trace form")
-        return Layer(name, 1, 1, 1, 1, m.in_features, m.out_features, 1, 0, m.wbits, m.abits)
+        return Layer(name, 1, 1, 1, 1, m.in_features, m.out_features, 1, 0, m.wbits, m.abits,
+                     op="linear")
     if (m.groups != 1 or m.dilation != (1, 1) or m.stride[0] != m.stride[1]
             or not isinstance(m.padding, tuple) or m.padding[0] != m.padding[1]):
         raise ValueError(f"layer {name!r}: grouped, dilated, or unequal stride/padding convs "
