@@ -66,16 +66,16 @@ def simulate_network(trace: str | os.PathLike | Workload, cfg: ArrayConfig, *, b
                      engine: str = "cycle", seed: int = 0, table=None) -> pd.DataFrame:
     """Run every layer of a network on the array; one row per layer, in file order.
 
-    ``trace``: our trace CSV, a SCALE-Sim topology, a built-in name (``"resnet56"``) or a
-    Workload.  The array's widths (cfg) apply to every layer.  ``engine="cycle"`` simulates
+    ``trace``: our trace CSV, a SCALE-Sim topology, an ONNX model, a built-in name
+    (``"resnet56"``) or a Workload.  The array's widths (cfg) apply to every layer.  ``engine="cycle"`` simulates
     clock by clock on the layer's operand codes (from the trace's .npz, or seeded random codes
     of the array's widths); ``"analytic"`` gives the same cycles and accesses in closed form.
     A layer of several GEMMs (``gemms``: a grouped conv's groups, a matmul's batch) runs them
     back to back; a row on the host (``runs_on``) takes no array cycles (``gemms`` = 0) but its
-    operands' DRAM traffic is counted.  The ``operands`` column says which data a row ran on.  The config's fields follow as
-    columns, then memory traffic, stalls and energy (``accelsim.memory``, ``accelsim.cost``;
-    ``table``: a constants table for the energies, default 45 nm); ``network_summary`` totals
-    them.
+    operands' DRAM traffic is counted.  The ``operands`` column says which data a row ran on.
+    The config's fields follow as columns, then memory traffic, stalls and energy
+    (``accelsim.memory``, ``accelsim.cost``; ``table``: a constants table for the energies,
+    default 45 nm); ``network_summary`` totals them.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r}: allowed values are cycle, analytic")

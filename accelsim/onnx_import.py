@@ -77,7 +77,8 @@ QONNX_OPS = ("Quant", "BipolarQuant", "Trunc")
 ANNOTATION_OPS = ("Quant", "BipolarQuant", "Trunc", "QuantizeLinear", "DequantizeLinear",
                   "DynamicQuantizeLinear", "Clip")
 FOLD_LIMIT = 4096  # elements: constant subgraphs up to this size are evaluated at import
-INT_TYPE_BITS = {2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 12: 32, 21: 4, 22: 4}  # u8 i8 u16 i16 i32 u32 u4 i4
+# u8, i8, u16, i16, i32, u32, u4, i4
+INT_TYPE_BITS = {2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 12: 32, 21: 4, 22: 4}
 SHAPE_TYPES = (7, 9)  # int64, bool: shape arithmetic and masks, no row
 
 

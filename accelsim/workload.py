@@ -144,7 +144,8 @@ class Layer:
         if not self.on_array:
             return 0, 0, 0
         pixels = self.ofmap_h * self.ofmap_w
-        return ((pixels if self.op == "matmul" else batch * pixels), self.num_filters // self.groups,
+        return (pixels if self.op == "matmul" else batch * pixels,
+                self.num_filters // self.groups,
                 self.filter_h * self.filter_w * self.channels // self.groups)
 
     def gemm_count(self, batch: int = 1) -> int:

@@ -90,7 +90,7 @@ def from_config(cfg: ModelConfig) -> nn.Module:
     elif cfg.name in ("resnet50", "resnet101"):
         model = BottleneckResNet(cfg, (3, 4, 6, 3) if cfg.name == "resnet50" else (3, 4, 23, 3))
     elif cfg.name == "resnet18":
-        model = BasicResNet(cfg, (2, 2, 2, 2))
+        model = BottleneckResNet(cfg, (2, 2, 2, 2), ImageNetBasicBlock)
     elif cfg.name == "mobilenet_v2":
         model = MobileNetV2(cfg)
     elif cfg.name == "vit_b_16":
@@ -244,27 +244,36 @@ class AlexNet(nn.Module):
 class Bottleneck(nn.Module):
     """ResNet v1.5 bottleneck (stride on the 3x3 conv, as torchvision)."""
 
+    expansion = 4  # output channels per channel of the block's width
+
     def __init__(self, cin, mid, stride, wbits, abits):
         super().__init__()
-        cout = mid * 4
+        cout = mid * self.expansion
         self.body = nn.Sequential(_conv_bn(cin, mid, 1, wbits=wbits, abits=abits),
                                   _conv_bn(mid, mid, 3, stride, 1, wbits=wbits, abits=abits),
                                   _conv_bn(mid, cout, 1, wbits=wbits, abits=abits, relu=False))
-        self.downsample = (_conv_bn(cin, cout, 1, stride, wbits=wbits, abits=abits, relu=False)
-                           if stride > 1 or cin != cout else nn.Identity())
+        self.downsample = _shortcut(cin, cout, stride, wbits, abits)
         self.relu = QReLU(abits)
 
     def forward(self, x):
         return self.relu(self.body(x) + self.downsample(x))
 
 
+def _shortcut(cin, cout, stride, wbits, abits) -> nn.Module:
+    """A ResNet block's shortcut: the identity, or a 1x1 conv-BN where the shape changes."""
+    if stride > 1 or cin != cout:
+        return _conv_bn(cin, cout, 1, stride, wbits=wbits, abits=abits, relu=False)
+    return nn.Identity()
+
+
 class BottleneckResNet(nn.Module):
-    """torchvision's ResNet-50/101 (25,557,032 / 44,549,160 parameters at 1000 classes).
+    """torchvision's ResNet-50/101 (25,557,032 / 44,549,160 parameters at 1000 classes), and
+    with ``block=ImageNetBasicBlock`` its ResNet-18 (11,689,512).
 
     Below 64x64 pixels the stem is CIFAR-style (3x3 stride-1 conv, no max pool), so ResNet-101
     can serve as the paper's teacher on 28x28 / 32x32 images."""
 
-    def __init__(self, cfg: ModelConfig, depths: tuple[int, ...]):
+    def __init__(self, cfg: ModelConfig, depths: tuple[int, ...], block=None):
         super().__init__()
         w, a = cfg.wbits, cfg.abits
         end_w, end_a = cfg.end_bits
@@ -274,13 +283,14 @@ class BottleneckResNet(nn.Module):
                                       nn.MaxPool2d(3, 2, 1))
         else:
             self.stem = _conv_bn(cfg.in_channels, stem, 3, 1, 1, end_w, end_a)
+        block = block or Bottleneck
         cin, stages = stem, []
         for s, depth in enumerate(depths):
             mid = _scaled(64 * 2 ** s, cfg.width)
             blocks = []
             for b in range(depth):
-                blocks.append(Bottleneck(cin, mid, 2 if s > 0 and b == 0 else 1, w, a))
-                cin = mid * 4
+                blocks.append(block(cin, mid, 2 if s > 0 and b == 0 else 1, w, a))
+                cin = mid * block.expansion
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)
         self.fc = QLinear(cin, cfg.num_classes, wbits=end_w, abits=end_a)
@@ -397,48 +407,18 @@ class InceptionResNetV2(nn.Module):
 # so that their parameter counts are torchvision's documented 11,689,512 / 3,504,872 /
 # 86,567,656 and their traces its documented multiply-accumulates.
 
-class BasicResNet(nn.Module):
-    """torchvision's ResNet-18/34: 7x7 stem and max pool, stages of two-conv basic blocks (a
-    1x1 projection where the shape changes), global average pool, FC."""
+class ImageNetBasicBlock(Bottleneck):
+    """ResNet-18/34's block: two 3x3 conv-BN units (stride on the first); shortcut, sum and
+    ReLU as Bottleneck's."""
 
-    def __init__(self, cfg: ModelConfig, depths: tuple[int, ...]):
-        super().__init__()
-        w, a = cfg.wbits, cfg.abits
-        end_w, end_a = cfg.end_bits
-        cin = _scaled(64, cfg.width)
-        self.stem = nn.Sequential(_conv_bn(cfg.in_channels, cin, 7, 2, 3, end_w, end_a),
-                                  nn.MaxPool2d(3, 2, 1))
-        _last_relu(self.stem).abits = a
-        stages = []
-        for s, depth in enumerate(depths):
-            cout = _scaled(64 * 2 ** s, cfg.width)
-            blocks = []
-            for b in range(depth):
-                blocks.append(ImageNetBasicBlock(cin, cout, 2 if s > 0 and b == 0 else 1, w, a))
-                cin = cout
-            stages.append(nn.Sequential(*blocks))
-        self.stages = nn.Sequential(*stages)
-        self.fc = QLinear(cin, cfg.num_classes, wbits=end_w, abits=end_a)
-        _init_weights(self)
-
-    def forward(self, x):
-        x = self.stages(self.stem(_input(x, self.stem[0][0])))
-        return self.fc(_input(x.mean((2, 3)), self.fc))
-
-
-class ImageNetBasicBlock(nn.Module):
-    """Two 3x3 conv-BN units (stride on the first) and a 1x1 conv-BN projection shortcut."""
+    expansion = 1
 
     def __init__(self, cin, cout, stride, wbits, abits):
-        super().__init__()
+        nn.Module.__init__(self)
         self.body = nn.Sequential(_conv_bn(cin, cout, 3, stride, 1, wbits, abits),
                                   _conv_bn(cout, cout, 3, 1, 1, wbits, abits, relu=False))
-        self.downsample = (_conv_bn(cin, cout, 1, stride, wbits=wbits, abits=abits, relu=False)
-                           if stride > 1 or cin != cout else nn.Identity())
+        self.downsample = _shortcut(cin, cout, stride, wbits, abits)
         self.relu = QReLU(abits)
-
-    def forward(self, x):
-        return self.relu(self.body(x) + self.downsample(x))
 
 
 def _relu6(abits: int) -> nn.Module:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import data as datasets
-from . import models
+from . import models, user_model
 from .distill import (SCHEMES, ApprenticeWeights, apprentice_loss, frozen_teacher,
                       student_from_full_precision)
 from .quant import zero_weight_fraction
@@ -99,6 +99,8 @@ def _teacher(cfg: RunConfig, shape: dict) -> nn.Module | None:
         name = cfg.teacher or "resnet110"
         if name.lower() in models.MODEL_NAMES:
             return models.build(name, **shape)
+        if user_model.is_spec(name):
+            return user_model.build(name, **shape)
         return models.load(_existing(name, "--teacher"))
     if not cfg.teacher:
         raise UserError(f"--scheme {cfg.scheme} needs --teacher PATH to a trained model.pt")
@@ -111,14 +113,21 @@ def _student(cfg: RunConfig, shape: dict) -> nn.Module:
             raise UserError("--scheme C needs --init PATH: a trained full-precision model.pt of "
                             "the student's architecture")
         student = student_from_full_precision(_existing(cfg.init, "--init"), cfg.wbits, cfg.abits)
-        want = models.build(cfg.model, cfg.width, cfg.widen, wbits=cfg.wbits, abits=cfg.abits,
-                            full_precision_ends=not cfg.quantize_ends, **shape).config
+        want = _build(cfg, shape).config
         if student.config != want:
             raise UserError(f"--init {cfg.init}: its architecture {student.config} differs from "
                             f"the student's {want}")
         return student
     if cfg.init:
         raise UserError("--init is for --scheme C")
+    return _build(cfg, shape)
+
+
+def _build(cfg: RunConfig, shape: dict) -> nn.Module:
+    """The student's architecture: a built-in network, or a user's (``--module``) made WRPN."""
+    if user_model.is_spec(cfg.model):
+        return user_model.build(cfg.model, wbits=cfg.wbits, abits=cfg.abits,
+                                full_precision_ends=not cfg.quantize_ends, **shape)
     return models.build(cfg.model, cfg.width, cfg.widen, wbits=cfg.wbits, abits=cfg.abits,
                         full_precision_ends=not cfg.quantize_ends, **shape)
 
@@ -228,7 +237,8 @@ def run(cfg: RunConfig, log=print) -> Result:
     models.save(student.cpu(), out / "model.pt", extra)
     if cfg.scheme == "A":
         models.save(teacher.cpu(), out / "teacher.pt", {"role": "scheme A teacher"})
-    export(student, data.test.images[0].float() / 255, out / "trace.csv")
+    export(student, data.test.images[0].float() / 255, out / "trace.csv",
+           graph=user_model.is_spec(cfg.model))  # a user's model: every op of its graph
     row = dict(model=cfg.model, dataset=data.name, wbits=cfg.wbits, abits=cfg.abits,
                widen=cfg.widen, width=f"{cfg.width:g}", teacher=teacher_name, scheme=cfg.scheme,
                epochs=cfg.epochs, seed=cfg.seed, top1_err=f"{test_err:.2f}", source="measured")
@@ -280,6 +290,10 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default="resnet20", choices=list(models.CIFAR_RESNETS),
                    help="CIFAR ResNet to train (He et al. 2015, option-A shortcuts)")
+    p.add_argument("--module", help="train your own network instead of --model: "
+                   "package.module:callable returning an nn.Module (given in_channels, "
+                   "num_classes, image_size if it takes them); its Conv2d / Linear / ReLU "
+                   "become WRPN layers, the first and last layer fp32 unless --quantize-ends")
     p.add_argument("--dataset", default="fashion-mnist", choices=datasets.DATASETS,
                    help="fashion-mnist from Debian's dataset-fashion-mnist, cifar10 from a local "
                         "cifar-10-batches-py folder (--data-dir), or small synthetic data")
@@ -333,6 +347,15 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
         p.error(str(err))
     if not a.width > 0:
         p.error(f"--width {a.width}: must be > 0")
+    if a.module is not None:
+        try:  # a module that does not import fails now, before any data is read
+            user_model.load_callable(a.module)
+        except user_model.UserModelError as err:
+            p.error(str(err))
+        if a.widen != "none" or a.width != 1:
+            p.error("--width and --widen shape the built-in ResNets; size your own network "
+                    "(--module) in its builder")
+        a.model = a.module
     return RunConfig(a.model, a.dataset, a.data_dir, a.wbits, a.abits, a.width, a.widen,
                      a.quantize_ends, a.scheme, a.teacher, a.init, weights, a.epochs,
                      a.batch_size, a.lr, a.weight_decay, a.subset, a.seed, a.device, a.out,
