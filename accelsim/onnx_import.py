@@ -70,8 +70,9 @@ HOST_OP_KINDS = {
               "NonMaxSuppression", "Mod", "IsNaN", "IsInf", "Trilu", "OneHot"),
 }
 HOST_KIND = {op: kind for kind, ops in HOST_OP_KINDS.items() for op in ops}
+# Ops that keep a tensor on its quantization grid (a float Clip is ReLU6 after a DQ)
 WIDTH_PRESERVING_OPS = ("Identity", "Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze",
-                        "MaxPool", "Cast")
+                        "MaxPool", "Cast", "Relu", "Clip")
 # ONNX TensorProto element types -> bits of the integer they hold.
 QONNX_OPS = ("Quant", "BipolarQuant", "Trunc")
 ANNOTATION_OPS = ("Quant", "BipolarQuant", "Trunc", "QuantizeLinear", "DequantizeLinear",
@@ -271,7 +272,7 @@ class _Importer:
         if op == "QuantizeLinear":
             kind = self.types.get(inputs[2]) if len(inputs) > 2 else 2  # default uint8
             return INT_TYPE_BITS.get(kind or self.types.get(node.output[0]))
-        if op == "Clip" and inputs and inputs[0] in self.bits:
+        if self._clips_codes(node):
             low, high = (self._clip_bound(node, inputs, i) for i in (1, 2))
             if low is None or high is None:
                 return self.bits[inputs[0]]
@@ -279,6 +280,11 @@ class _Importer:
         if op in ("DequantizeLinear",) + WIDTH_PRESERVING_OPS and inputs and inputs[0] in self.bits:
             return self.bits[inputs[0]]
         return None
+
+    def _clips_codes(self, node) -> bool:
+        """A QCDQ Clip: it narrows the integer codes of a QuantizeLinear (not a float ReLU6)."""
+        return (node.op_type == "Clip" and bool(node.input) and node.input[0] in self.bits
+                and self.types.get(node.input[0]) in INT_TYPE_BITS)
 
     def _clip_bound(self, node, inputs: list[str], index: int) -> float | None:
         if len(inputs) > index:
@@ -327,7 +333,7 @@ class _Importer:
             raise GraphError(f"node {node.name or op!r}: {op} is a GEMM-like op this importer "
                              "has no mapping for (it maps Conv, ConvInteger, QLinearConv, Gemm, "
                              "MatMul, MatMulInteger, QLinearMatMul)")
-        if op in NO_ROW_OPS or (op == "Clip" and node.input[0] in self.bits):
+        if op in NO_ROW_OPS or self._clips_codes(node):
             return None
         if op not in HOST_KIND:
             domain = f"{node.domain}:" if node.domain else ""

@@ -128,6 +128,12 @@ def test_qcdq_widths_from_quantize_linear_and_clip(tmp_path):
     assert (conv.wbits, conv.abits) == (2, 8)
     assert (fc.wbits, fc.abits, fc.op) == (4, 4, "linear")
     assert relu.runs_on == "host"
+    # a float Clip after the DequantizeLinear is a ReLU6 on the grid, not a narrower width
+    nodes[5:5] = [helper.make_node("Clip", ["xd", "zero", "six"], ["x6"])]
+    nodes[6] = helper.make_node("Conv", ["x6", "w1d"], ["c"], name="/conv/Conv", pads=[1] * 4)
+    inits += [_init("zero", 0.0), _init("six", 6.0)]
+    relu6, conv, _, fc = read_onnx(_save(tmp_path, nodes, inits, (1, 3, 4, 4))).layers
+    assert relu6.op == "act" and (conv.wbits, conv.abits) == (2, 8)
 
 
 def test_qonnx_quant_nodes_and_qlinear_ops(tmp_path):

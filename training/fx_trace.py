@@ -90,6 +90,7 @@ HOST_MODULES = (  # torch.nn leaf modules by kind; others without weights are "o
              nn.Hardtanh)),
     ("pad", (nn.modules.padding._ConstantPadNd, nn.modules.padding._ReflectionPadNd,
              nn.modules.padding._ReplicationPadNd, nn.ZeroPad2d)),
+    ("other", (nn.Embedding, nn.EmbeddingBag)),  # a table lookup: its output is what it moves
 )
 NO_ROW_MODULES = (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout,
                   nn.Flatten, nn.Unflatten)
