@@ -3,6 +3,7 @@
     python -m accelsim --model resnet20 --rows 8 --cols 8 --wbits 2 --abits 8 --dataflow os
     python -m accelsim --trace runs/x/trace.csv --engine cycle --csv layers.csv
     python -m accelsim --model resnet56 --export-scalesim resnet56_topo.csv
+    python -m accelsim --onnx model.onnx --input 1,3,224,224 --engine analytic
 """
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from .config import DATAFLOWS, ArrayConfig
 from .cost import network_summary
 from .fileio import write_atomic
 from .formats import ALLOWED_BITS_TEXT
+from .graph import parse_shape
 from .network import ENGINES, resolve_workload, simulate_network
+from .onnx_import import read_onnx
 from .workload import builtin_names, scalesim_topology_text
 
 
@@ -23,6 +26,11 @@ def build_parser() -> ArgumentParser:
     source.add_argument("--model", default="resnet20",
                         help=f"built-in network: {', '.join(builtin_names())} (default resnet20)")
     source.add_argument("--trace", help="our layer-trace CSV or a SCALE-Sim topology CSV")
+    source.add_argument("--onnx", help="an ONNX model: Conv / Gemm / MatMul (and QLinear*, "
+                        "*Integer) on the array, widths from QONNX / QCDQ annotations, other "
+                        "ops on the host")
+    parser.add_argument("--input", help="with --onnx: the input's shape, e.g. 1,3,224,224, "
+                        "where the file leaves dimensions dynamic")
     parser.add_argument("--rows", type=int, default=8, help="PE rows (default 8)")
     parser.add_argument("--cols", type=int, default=8, help="PE columns (default 8)")
     parser.add_argument("--wbits", type=int, default=2,
@@ -48,7 +56,13 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--engine {args.engine!r}: allowed values are cycle, analytic")
         cfg = ArrayConfig(rows=args.rows, cols=args.cols, wbits=args.wbits, abits=args.abits,
                           dataflow=args.dataflow)
-        workload = resolve_workload(args.trace or args.model, cfg)
+        if args.onnx:
+            shape = parse_shape(args.input) if args.input else None
+            workload = read_onnx(args.onnx, input_shape=shape)
+        elif args.input:
+            raise ValueError("--input goes with --onnx (a trace or built-in has its shapes)")
+        else:
+            workload = resolve_workload(args.trace or args.model, cfg)
         if args.export_scalesim:
             write_atomic(args.export_scalesim, scalesim_topology_text(workload))
             print(f"wrote {args.export_scalesim} ({len(workload.layers)} layers)")
@@ -59,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    shown = frame[["layer", "M", "N", "K", "cycles", "stall_cycles", "utilization",
-                   "zero_weight_macs", "energy_total_pj"]].copy()
+    shown = frame[["layer", "op", "M", "N", "K", "gemms", "cycles", "stall_cycles",
+                   "utilization", "zero_weight_macs", "energy_total_pj"]].copy()
     shown["energy_total_pj"] = shown["energy_total_pj"].round(0)
     shown["utilization"] = shown["utilization"].round(3)
     print(f"{workload.name} on a {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} array, "

@@ -20,6 +20,16 @@ ALLOWED_BITS_TEXT = "1..16 or 32 (fp32)"
 
 TRACE_COLUMNS = ("layer", "ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels",
                  "num_filters", "stride", "pad", "wbits", "abits")
+# Appended columns of the trace, in order, with their defaults (DESIGN.md, "How the two file
+# formats grow"): a file may end its header after any of them.
+TRACE_OPTIONAL_COLUMNS = {"groups": 1, "op": "conv", "runs_on": "array", "batch": 1}
+GEMM_OPS = ("conv", "linear", "matmul")
+RUNS_ON = ("array", "host")
+# The op names our importers give host rows; any other identifier is accepted in a trace.
+HOST_OPS = ("pool", "softmax", "norm", "add", "mul", "act", "quant", "reduce", "concat", "pad",
+            "other")
+# Host ops that read two operands of the row's input size (the second is counted too).
+TWO_INPUT_OPS = ("add", "mul")
 # The accuracy table's first header, and what it grew by (DESIGN.md: appended, optional, with a
 # default that every reader fills in for an older table).
 ACCURACY_COLUMNS_V1 = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher",

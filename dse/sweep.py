@@ -27,6 +27,7 @@ from accelsim import cli
 from accelsim.config import DATAFLOWS
 from accelsim.fileio import write_atomic
 from accelsim.formats import ALLOWED_BITS, ALLOWED_BITS_TEXT, metric_sense
+from accelsim.graph import parse_shape
 from accelsim.workload import WIDEN_CHOICES, builtin_names
 
 from . import results
@@ -80,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"built-in network: {', '.join(builtin_names())} (default resnet56)")
     net.add_argument("--trace", default=None, help="a trace CSV or SCALE-Sim topology instead of "
                                                    "--model")
+    net.add_argument("--onnx", default=None, help="an ONNX model instead of --model (GEMM ops on "
+                                                  "the array, widths from its QONNX / QCDQ "
+                                                  "annotations)")
+    net.add_argument("--input", default=None, help="with --onnx: the input's shape, e.g. "
+                                                   "1,3,224,224, where the file leaves it "
+                                                   "dynamic")
     net.add_argument("--dataset", default="cifar10",
                      help="input shapes of a built-in model (cifar10, fashion-mnist); with "
                           "--trace only a label for the accuracy join")
@@ -136,15 +143,27 @@ def space_from_args(args: argparse.Namespace) -> DesignSpace:
                                                 accepts="bytes per cycle > 0"),
         "batch": parse_values("--batch", args.batch, "int", low=1),
     }
-    if args.model is not None and args.trace is not None:
-        raise UsageError("--trace", "give either --model or --trace, not both")
+    given = [flag for flag, value in (("--model", args.model), ("--trace", args.trace),
+                                      ("--onnx", args.onnx)) if value is not None]
+    if len(given) > 1:
+        raise UsageError(given[-1], f"give one of --model, --trace, --onnx, not "
+                                    f"{' and '.join(given)}")
+    input_shape = None
+    if args.input is not None:
+        if args.onnx is None:
+            raise UsageError("--input", "goes with --onnx (a trace or built-in has its shapes)")
+        try:
+            input_shape = parse_shape(args.input, flag="")
+        except ValueError as err:
+            raise UsageError("--input", str(err)) from None
     widths = parse_values("--width", args.width, "float", low=1e-9,
                           accepts="filter multipliers > 0 (1, 2, 1:3:0.5)")
     widens = parse_values("--widen", args.widen, "str", allowed=WIDEN_CHOICES)
     teachers = [results.normalise_teacher(t)
                 for t in parse_values("--teacher", args.teacher, "str")]
     dataset = normalise_dataset(args.dataset)
-    networks = build_networks(args.model, args.trace, widths, widens, dataset)
+    networks = build_networks(args.model, args.trace, widths, widens, dataset, args.onnx,
+                              input_shape)
     space = DesignSpace(hardware, networks, list(dict.fromkeys(teachers)))
     return space
 
@@ -255,6 +274,9 @@ def fingerprint(args: argparse.Namespace, engine: str) -> str:
     fields["engine"] = engine
     if args.trace is not None:
         fields["trace_sha256"] = hashlib.sha256(Path(args.trace).read_bytes()).hexdigest()
+    if args.onnx is not None:  # only when given, so that older journals keep their ids
+        fields.update(onnx_sha256=hashlib.sha256(Path(args.onnx).read_bytes()).hexdigest(),
+                      input=args.input)
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 

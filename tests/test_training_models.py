@@ -7,6 +7,7 @@ import torch
 
 from accelsim.workload import load_operands, read_workload, resnet_cifar
 from training import models
+from training.quant import QConv2d, QLinear
 from training.trace import export, trace
 
 torch.set_num_threads(1)
@@ -24,6 +25,26 @@ def n_params(model):
 ])
 def test_imagenet_parameter_counts_match_references(name, reference):
     assert abs(n_params(models.build(name)) - reference) / reference < 0.005
+
+
+@pytest.mark.parametrize("name,reference", [
+    # torchvision's documented num_params (pytorch.org/vision/stable/models/generated/
+    # torchvision.models.{resnet18,mobilenet_v2,vit_b_16}.html, IMAGENET1K_V1 weights)
+    ("resnet18", 11_689_512), ("mobilenet_v2", 3_504_872), ("vit_b_16", 86_567_656)])
+def test_reference_models_have_torchvisions_parameter_counts(name, reference):
+    with torch.device("meta"):  # architecture only: nothing to initialise
+        assert n_params(models.build(name)) == reference
+
+
+def test_reference_models_run_and_quantize():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32)
+    for name, size in (("resnet18", 32), ("mobilenet_v2", 32), ("vit_b_16", 32)):
+        model = models.build(name, width=0.25, image_size=size,
+                             num_classes=7, wbits=2, abits=8).eval()
+        assert model(x).shape == (2, 7), name
+        gemms = [m.wbits for m in model.modules() if isinstance(m, (QConv2d, QLinear))]
+        assert gemms[0] == gemms[-1] == 32 and set(gemms[1:-1]) == {2}, name  # WRPN's fp32 ends
 
 
 @pytest.mark.parametrize("name,reference", [("resnet20", 0.27e6), ("resnet56", 0.85e6),

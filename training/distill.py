@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import models
+from . import models, user_model
 from .quant import DEFAULT_ACT_QUANTIZER
 
 SCHEMES = ("none", "A", "B", "C")
@@ -69,7 +69,7 @@ def apprentice_loss(student_logits: torch.Tensor, labels: torch.Tensor,
 
 def frozen_teacher(path: str) -> nn.Module:
     """A trained teacher from its checkpoint, in eval mode, with no gradients (schemes B, C)."""
-    teacher = models.load(path).eval()
+    teacher = _load(path).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
     return teacher
@@ -82,4 +82,10 @@ def student_from_full_precision(path: str, wbits: int, abits: int,
     if meta.get("wbits", 32) != 32 or meta.get("abits", 32) != 32:
         raise ValueError(f"--init {path}: scheme C starts from a full-precision model, this one "
                          f"has wbits={meta.get('wbits')}, abits={meta.get('abits')}")
-    return models.load(path, wbits=wbits, abits=abits, quantizer=quantizer)
+    return _load(path, wbits=wbits, abits=abits, quantizer=quantizer)
+
+
+def _load(path: str, **overrides) -> nn.Module:
+    """A checkpoint of a built-in network or of a user's own (``--module``)."""
+    loader = user_model.load if user_model.is_checkpoint(path) else models.load
+    return loader(path, **overrides)

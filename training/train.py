@@ -33,7 +33,7 @@ from accelsim.formats import (ACCURACY_COLUMNS, ACCURACY_COLUMNS_V1, ACCURACY_DE
 from accelsim.workload import write_atomic
 
 from . import data as datasets
-from . import models
+from . import models, user_model
 from .distill import (SCHEMES, ApprenticeWeights, apprentice_loss, frozen_teacher,
                       student_from_full_precision)
 from .quant import ACT_QUANTIZERS, DEFAULT_ACT_QUANTIZER, zero_weight_fraction
@@ -109,6 +109,8 @@ def _teacher(cfg: RunConfig, shape: dict) -> nn.Module | None:
         name = cfg.teacher or "resnet110"
         if name.lower() in models.MODEL_NAMES:
             return models.build(name, **shape)
+        if user_model.is_spec(name):
+            return user_model.build(name, **shape)
         return models.load(_existing(name, "--teacher"))
     if not cfg.teacher:
         raise UserError(f"--scheme {cfg.scheme} needs --teacher PATH to a trained model.pt")
@@ -122,15 +124,22 @@ def _student(cfg: RunConfig, shape: dict) -> nn.Module:
                             "the student's architecture")
         student = student_from_full_precision(_existing(cfg.init, "--init"), cfg.wbits, cfg.abits,
                                               cfg.quantizer)
-        want = models.build(cfg.model, cfg.width, cfg.widen, wbits=cfg.wbits, abits=cfg.abits,
-                            full_precision_ends=not cfg.quantize_ends, quantizer=cfg.quantizer,
-                            **shape).config
+        want = _build(cfg, shape).config
         if student.config != want:
             raise UserError(f"--init {cfg.init}: its architecture {student.config} differs from "
                             f"the student's {want}")
         return student
     if cfg.init:
         raise UserError("--init is for --scheme C")
+    return _build(cfg, shape)
+
+
+def _build(cfg: RunConfig, shape: dict) -> nn.Module:
+    """The student's architecture: a built-in network, or a user's (``--module``) made WRPN."""
+    if user_model.is_spec(cfg.model):
+        return user_model.build(cfg.model, wbits=cfg.wbits, abits=cfg.abits,
+                                full_precision_ends=not cfg.quantize_ends,
+                                quantizer=cfg.quantizer, **shape)
     return models.build(cfg.model, cfg.width, cfg.widen, wbits=cfg.wbits, abits=cfg.abits,
                         full_precision_ends=not cfg.quantize_ends, quantizer=cfg.quantizer,
                         **shape)
@@ -282,7 +291,8 @@ def finish(s: Session, history: list[EpochStats], log=print) -> Result:
     models.save(student, out / "model.pt", extra)
     if cfg.scheme == "A":
         models.save(s.teacher.cpu(), out / "teacher.pt", {"role": "scheme A teacher"})
-    export(student, s.data.test.images[0].float().cpu() / 255, out / "trace.csv")
+    export(student, s.data.test.images[0].float().cpu() / 255, out / "trace.csv",
+           graph=user_model.is_spec(cfg.model))  # a user's model: every op of its graph
     row = dict(model=cfg.model, dataset=s.data.name, wbits=cfg.wbits, abits=cfg.abits,
                widen=cfg.widen, width=f"{cfg.width:g}", teacher=teacher_name, scheme=cfg.scheme,
                epochs=cfg.epochs, seed=cfg.seed, top1_err=f"{test_err:.2f}", source="measured",
@@ -346,6 +356,10 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default="resnet20", choices=list(models.CIFAR_RESNETS),
                    help="CIFAR ResNet to train (He et al. 2015, option-A shortcuts)")
+    p.add_argument("--module", help="train your own network instead of --model: "
+                   "package.module:callable returning an nn.Module (given in_channels, "
+                   "num_classes, image_size if it takes them); its Conv2d / Linear / ReLU "
+                   "become WRPN layers, the first and last layer fp32 unless --quantize-ends")
     p.add_argument("--dataset", default="fashion-mnist", choices=datasets.DATASETS,
                    help="fashion-mnist from Debian's dataset-fashion-mnist, cifar10 from a local "
                         "cifar-10-batches-py folder (--data-dir), or small synthetic data")
@@ -412,6 +426,15 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
         p.error(str(err))
     if not a.width > 0:
         p.error(f"--width {a.width}: must be > 0")
+    if a.module is not None:
+        try:  # a module that does not import fails now, before any data is read
+            user_model.load_callable(a.module)
+        except user_model.UserModelError as err:
+            p.error(str(err))
+        if a.widen != "none" or a.width != 1:
+            p.error("--width and --widen shape the built-in ResNets; size your own network "
+                    "(--module) in its builder")
+        a.model = a.module
     return RunConfig(
         model=a.model, dataset=a.dataset, data_dir=a.data_dir, wbits=a.wbits, abits=a.abits,
         width=a.width, widen=a.widen, quantize_ends=a.quantize_ends, scheme=a.scheme,
