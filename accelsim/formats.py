@@ -35,10 +35,16 @@ TWO_INPUT_OPS = ("add", "mul")
 ACCURACY_COLUMNS_V1 = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher",
                        "scheme", "epochs", "seed", "top1_err", "source")
 # quantizer: the activation quantizer (ACT_QUANTIZERS); rows from before it were WRPN's clip.
-ACCURACY_DEFAULTS = {"quantizer": "wrpn"}
+# policy: the id of a per-layer width assignment in a policy file (POLICY_COLUMNS); empty = the
+# uniform wbits/abits of the row.
+ACCURACY_DEFAULTS = {"quantizer": "wrpn", "policy": ""}
 ACCURACY_COLUMNS = ACCURACY_COLUMNS_V1 + tuple(ACCURACY_DEFAULTS)
 # Activation quantizers: wrpn = the paper's fixed [0, 1] clip, pact = a learned clip level.
 ACT_QUANTIZERS = ("pact", "wrpn")
+
+# A policy file: per-layer widths of mixed-precision networks, one row per (policy, layer); a
+# layer it does not list keeps the network's uniform widths.
+POLICY_COLUMNS = ("policy", "layer", "wbits", "abits")
 
 BITS_PER_KB = 8 * 1024
 

@@ -199,3 +199,25 @@ def test_an_old_accuracy_table_gains_the_quantizer_column(tmp_path):
     rows = list(csv.DictReader(open(table)))
     assert [r["quantizer"] for r in rows] == ["wrpn", "pact"]
     assert [r["top1_err"] for r in rows] == ["12.5", "9.5"]
+
+
+def test_a_policy_file_trains_a_mixed_precision_network(tmp_path):
+    from accelsim.policy import write_policies
+    from accelsim.workload import read_workload
+
+    policies = tmp_path / "policies.csv"
+    write_policies({"mp1": {"stage1.block1.conv1": (1, 4), "stage3.block3.conv2": (8, 8)},
+                    "mp2": {"fc": (8, 8)}}, policies)
+    result = run(parse_args(FAST + ["--wbits", "2", "--abits", "8", "--epochs", "1",
+                                    "--layer-bits", str(policies), "--policy", "mp1",
+                                    "--out", str(tmp_path / "m")]), log=lambda s: None)
+    layers = {l.name: l for l in read_workload(result.out / "trace.csv").layers}
+    assert (layers["stage1.block1.conv1"].wbits, layers["stage1.block1.conv1"].abits) == (1, 4)
+    assert (layers["stage2.block1.conv1"].wbits, layers["stage2.block1.conv1"].abits) == (2, 8)
+    row = list(csv.DictReader(open(tmp_path / "accuracy.csv")))[0]
+    assert row["policy"] == "mp1" and row["wbits"] == "2"
+    for argv, message in ((["--layer-bits", str(policies)], "holds 2 policies"),
+                          (["--layer-bits", str(policies), "--policy", "x"], "no policy 'x'"),
+                          (["--policy", "mp1"], "--policy names a policy")):
+        code = main(FAST + argv + ["--out", str(tmp_path / "bad")])
+        assert code == 2

@@ -53,8 +53,14 @@ class ModelConfig:
     abits: int = FP32_BITS
     full_precision_ends: bool = True  # WRPN keeps the first conv and the last FC in fp32
     quantizer: str = DEFAULT_ACT_QUANTIZER  # activation quantizer: pact | wrpn (training.quant)
+    # Per-layer widths (mixed precision): ((layer, wbits, abits), ...) overriding the uniform
+    # ones; CIFAR ResNets only, layer names as in their traces.  Empty: uniform.
+    layer_bits: tuple[tuple[str, int, int], ...] = ()
 
     def __post_init__(self) -> None:
+        # JSON gives lists back; the config stays hashable.
+        object.__setattr__(self, "layer_bits",
+                           tuple((str(n), int(w), int(a)) for n, w, a in self.layer_bits))
         if self.name not in MODEL_NAMES:
             raise ValueError(f"model={self.name!r}: choose one of {', '.join(MODEL_NAMES)}")
         if self.widen not in WIDEN_CHOICES:
@@ -69,24 +75,53 @@ class ModelConfig:
         check_bits(self.wbits, "wbits")
         check_bits(self.abits, "abits")
         check_quantizer(self.quantizer)
+        if self.layer_bits:
+            if self.name not in CIFAR_RESNETS:
+                raise ValueError("per-layer widths (layer_bits) are for the CIFAR ResNets")
+            known = set(cifar_layer_names(self.name))
+            for name, w, a in self.layer_bits:
+                if name not in known:
+                    raise ValueError(f"layer_bits: {self.name} has no layer {name!r} (its "
+                                     f"layers: conv1, stage1.block1.conv1, ..., fc)")
+                check_bits(w, f"wbits of {name}")
+                check_bits(a, f"abits of {name}")
 
     @property
     def end_bits(self) -> tuple[int, int]:
         return (FP32_BITS, FP32_BITS) if self.full_precision_ends else (self.wbits, self.abits)
 
+    def bits_by_layer(self) -> dict[str, tuple[int, int]]:
+        """A CIFAR ResNet's (wbits, abits) per layer, in execution order: the uniform widths
+        (the ends' own when kept fp32), then ``layer_bits`` over them."""
+        names = cifar_layer_names(self.name)
+        bits = {n: self.end_bits if n in (names[0], names[-1]) else (self.wbits, self.abits)
+                for n in names}
+        bits.update({n: (w, a) for n, w, a in self.layer_bits})
+        return bits
+
+
+def cifar_layer_names(name: str) -> list[str]:
+    """conv1, stage{s}.block{b}.conv{1,2}, fc: a CIFAR ResNet's layers in execution order."""
+    blocks = (CIFAR_RESNETS[name] - 2) // 6
+    return (["conv1"] + [f"stage{s}.block{b}.conv{c}" for s in (1, 2, 3)
+                         for b in range(1, blocks + 1) for c in (1, 2)] + ["fc"])
+
 
 def build(name: str, width: float = 1, widen: str | None = None, in_channels: int = 3,
           num_classes: int | None = None, image_size: int | None = None, wbits: int = FP32_BITS,
           abits: int = FP32_BITS, full_precision_ends: bool = True,
-          quantizer: str = DEFAULT_ACT_QUANTIZER) -> nn.Module:
-    """A network by name; ``model.config`` holds its ModelConfig."""
+          quantizer: str = DEFAULT_ACT_QUANTIZER,
+          layer_bits: dict[str, tuple[int, int]] | None = None) -> nn.Module:
+    """A network by name; ``model.config`` holds its ModelConfig.  ``layer_bits``: per-layer
+    (wbits, abits) of a CIFAR ResNet, by trace layer name, over the uniform widths."""
     key = name.lower()
     num_classes = num_classes or (10 if key in CIFAR_RESNETS else 1000)
     image_size = image_size or DEFAULT_IMAGE_SIZE.get(key, 32)
     return from_config(ModelConfig(
         name=key, width=float(width), widen=widen or "none", in_channels=in_channels,
         num_classes=num_classes, image_size=image_size, wbits=wbits, abits=abits,
-        full_precision_ends=full_precision_ends, quantizer=quantizer))
+        full_precision_ends=full_precision_ends, quantizer=quantizer,
+        layer_bits=tuple((n, w, a) for n, (w, a) in (layer_bits or {}).items())))
 
 
 def from_config(cfg: ModelConfig) -> nn.Module:
@@ -175,17 +210,21 @@ def _pool_quant(abits: int, quantizer: str) -> nn.Module:
 class BasicBlock(nn.Module):
     """Two 3x3 convs with an option-A shortcut (subsample, zero-pad the new channels)."""
 
-    def __init__(self, cin: int, cout: int, stride: int, wbits: int, abits: int,
-                 quantizer: str):
+    def __init__(self, cin: int, cout: int, stride: int, bits1: tuple[int, int],
+                 bits2: tuple[int, int], out_abits: int, quantizer: str):
+        """``bits1``, ``bits2``: (wbits, abits) of conv1 and conv2 (conv1's abits is the width
+        of the block's input, set by whoever produced it); ``out_abits``: the block's output
+        width, the abits of the layer that reads it."""
         super().__init__()
         if cout < cin:
             raise ValueError(f"an option-A shortcut cannot shrink {cin} to {cout} channels")
-        self.conv1 = QConv2d(cin, cout, 3, stride, 1, bias=False, wbits=wbits, abits=abits)
+        self.conv1 = QConv2d(cin, cout, 3, stride, 1, bias=False, wbits=bits1[0],
+                             abits=bits1[1])
         self.bn1 = nn.BatchNorm2d(cout)
-        self.relu1 = QReLU(abits, quantizer)
-        self.conv2 = QConv2d(cout, cout, 3, 1, 1, bias=False, wbits=wbits, abits=abits)
+        self.relu1 = QReLU(bits2[1], quantizer)
+        self.conv2 = QConv2d(cout, cout, 3, 1, 1, bias=False, wbits=bits2[0], abits=bits2[1])
         self.bn2 = nn.BatchNorm2d(cout)
-        self.relu2 = QReLU(abits, quantizer)
+        self.relu2 = QReLU(out_abits, quantizer)
         self.stride, self.extra = stride, cout - cin
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -205,23 +244,31 @@ class CifarResNet(nn.Module):
         super().__init__()
         blocks = (CIFAR_RESNETS[cfg.name] - 2) // 6
         widths = stage_filters(cfg.width, cfg.widen)
-        end_w, end_a = cfg.end_bits
+        bits = cfg.bits_by_layer()
         q = cfg.quantizer
-        self.image_quant = _image_quant(end_a)
-        self.conv1 = QConv2d(cfg.in_channels, widths[0], 3, 1, 1, bias=False, wbits=end_w,
-                             abits=end_a)
+        names = list(bits)  # in execution order: conv1, stage1.block1.conv1, ..., fc
+        self.image_quant = _image_quant(bits["conv1"][1])
+        self.conv1 = QConv2d(cfg.in_channels, widths[0], 3, 1, 1, bias=False,
+                             wbits=bits["conv1"][0], abits=bits["conv1"][1])
         self.bn1 = nn.BatchNorm2d(widths[0])
-        self.relu1 = QReLU(cfg.abits, q)
+        # Each ReLU quantizes at the width of the layer that reads its output.
+        self.relu1 = QReLU(bits[names[1]][1], q)
         cin = widths[0]
         for s, cout in enumerate(widths):
             stage = OrderedDict()
             for b in range(blocks):
                 stride = 2 if s > 0 and b == 0 else 1
-                stage[f"block{b + 1}"] = BasicBlock(cin, cout, stride, cfg.wbits, cfg.abits, q)
+                prefix = f"stage{s + 1}.block{b + 1}"
+                after = names[names.index(f"{prefix}.conv2") + 1]
+                # The last block's output is pooled for the FC, which reads pool_quant's codes.
+                out_abits = cfg.abits if after == "fc" else bits[after][1]
+                stage[f"block{b + 1}"] = BasicBlock(cin, cout, stride, bits[f"{prefix}.conv1"],
+                                                    bits[f"{prefix}.conv2"], out_abits, q)
                 cin = cout
             self.add_module(f"stage{s + 1}", nn.Sequential(stage))
-        self.pool_quant = _pool_quant(end_a, q)  # the pooled features the FC reads (>= 0 already)
-        self.fc = QLinear(cin, cfg.num_classes, wbits=end_w, abits=end_a)
+        # The pooled features the FC reads (>= 0 already).
+        self.pool_quant = _pool_quant(bits["fc"][1], q)
+        self.fc = QLinear(cin, cfg.num_classes, wbits=bits["fc"][0], abits=bits["fc"][1])
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from accelsim.cli import ArgumentParser, UsageError
 from accelsim.formats import (ACCURACY_COLUMNS, ACCURACY_COLUMNS_V1, ACCURACY_DEFAULTS,
                               ALLOWED_BITS, ALLOWED_BITS_TEXT)
+from accelsim.policy import read_policy
 from accelsim.workload import write_atomic
 
 from . import data as datasets
@@ -69,6 +70,9 @@ class RunConfig:
     out: str = "runs/run"
     accuracy_csv: str | None = None
     quantizer: str = DEFAULT_ACT_QUANTIZER
+    # Mixed precision: a policy's id and its per-layer widths ((layer, wbits, abits), ...)
+    policy: str = ""
+    layer_bits: tuple[tuple[str, int, int], ...] = ()
     # Speed, not results (the GPU path; the CPU defaults keep the plain eager loop):
     channels_last: bool | None = None   # None: on for CUDA, off for the CPU
     amp: str = "off"                    # off | bf16 (autocast of convs and matmuls)
@@ -142,7 +146,7 @@ def _build(cfg: RunConfig, shape: dict) -> nn.Module:
                                 quantizer=cfg.quantizer, **shape)
     return models.build(cfg.model, cfg.width, cfg.widen, wbits=cfg.wbits, abits=cfg.abits,
                         full_precision_ends=not cfg.quantize_ends, quantizer=cfg.quantizer,
-                        **shape)
+                        layer_bits={n: (w, a) for n, w, a in cfg.layer_bits}, **shape)
 
 
 def _existing(path: str, flag: str) -> str:
@@ -296,7 +300,7 @@ def finish(s: Session, history: list[EpochStats], log=print) -> Result:
     row = dict(model=cfg.model, dataset=s.data.name, wbits=cfg.wbits, abits=cfg.abits,
                widen=cfg.widen, width=f"{cfg.width:g}", teacher=teacher_name, scheme=cfg.scheme,
                epochs=cfg.epochs, seed=cfg.seed, top1_err=f"{test_err:.2f}", source="measured",
-               quantizer=cfg.quantizer)
+               quantizer=cfg.quantizer, policy=cfg.policy)
     append_accuracy_row(s.table, row)
     log(f"test error {test_err:.2f}%, zero weights {100 * zeros:.1f}%; wrote {out}/model.pt, "
         f"{out}/trace.csv and a row of {s.table}")
@@ -323,10 +327,13 @@ def check_accuracy_header(path: Path) -> str:
     header = ",".join(ACCURACY_COLUMNS)
     if not old or old.splitlines()[0].strip() == header:
         return old
-    if old.splitlines()[0].strip() == ",".join(ACCURACY_COLUMNS_V1):
+    found = tuple(old.splitlines()[0].strip().split(","))
+    # An older header: the first columns and some of the appended ones, in order.
+    if found[:len(ACCURACY_COLUMNS_V1)] == ACCURACY_COLUMNS_V1 and \
+            found == ACCURACY_COLUMNS[:len(found)]:
+        fill = "".join("," + str(ACCURACY_DEFAULTS[c]) for c in ACCURACY_COLUMNS[len(found):])
         lines = [line for line in old.splitlines() if line.strip()]
-        fill = ",".join(ACCURACY_DEFAULTS.values())
-        return "\n".join([header] + [f"{line},{fill}" for line in lines[1:]]) + "\n"
+        return "\n".join([header] + [line + fill for line in lines[1:]]) + "\n"
     raise UserError(f"{path}: its header is not {header!r}; pass another --accuracy-csv")
 
 
@@ -375,6 +382,11 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
     p.add_argument("--quantizer", default=DEFAULT_ACT_QUANTIZER, choices=ACT_QUANTIZERS,
                    help="activation quantizer: pact = a learned clip level per layer (trains "
                         "ResNets of any depth); wrpn = the paper's fixed [0, 1] clip")
+    p.add_argument("--layer-bits", metavar="FILE",
+                   help="mixed precision: a policy file (policy,layer,wbits,abits; "
+                        "accelsim.policy) whose layers override --wbits/--abits")
+    p.add_argument("--policy", help="the policy of --layer-bits to train (default: the file's "
+                   "only one); recorded in the accuracy table's policy column")
     p.add_argument("--quantize-ends", action="store_true",
                    help="also quantize the first conv and the last FC (WRPN keeps them fp32)")
     p.add_argument("--scheme", default="none", choices=SCHEMES,
@@ -426,6 +438,15 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
         p.error(str(err))
     if not a.width > 0:
         p.error(f"--width {a.width}: must be > 0")
+    policy, layer_bits = "", ()
+    if a.layer_bits is not None:
+        try:
+            policy, bits = read_policy(a.layer_bits, a.policy)
+        except ValueError as err:
+            p.error(f"--layer-bits: {err}")
+        layer_bits = tuple((name, w, b) for name, (w, b) in bits.items())
+    elif a.policy is not None:
+        p.error("--policy names a policy of --layer-bits FILE")
     if a.module is not None:
         try:  # a module that does not import fails now, before any data is read
             user_model.load_callable(a.module)
@@ -441,7 +462,8 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
         teacher=a.teacher, init=a.init, distill=weights, epochs=a.epochs,
         batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay, subset=a.subset,
         seed=a.seed, device=a.device, out=a.out, accuracy_csv=a.accuracy_csv,
-        quantizer=a.quantizer, channels_last=a.channels_last, amp=a.amp, compile=a.compile,
+        quantizer=a.quantizer, policy=policy, layer_bits=layer_bits,
+        channels_last=a.channels_last, amp=a.amp, compile=a.compile,
         eval_batch_size=a.eval_batch_size)
 
 
