@@ -24,7 +24,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import models, user_model
-from .quant import DEFAULT_ACT_QUANTIZER
 
 SCHEMES = ("none", "A", "B", "C")
 
@@ -75,14 +74,20 @@ def frozen_teacher(path: str) -> nn.Module:
     return teacher
 
 
-def student_from_full_precision(path: str, wbits: int, abits: int,
-                                quantizer: str = DEFAULT_ACT_QUANTIZER) -> nn.Module:
-    """Scheme C's start: the trained fp32 model at ``path`` with its precision lowered."""
+def start_from(student: nn.Module, path: str, full_precision: bool = False) -> nn.Module:
+    """``student`` with the trained weights at ``path``: scheme C's start (``full_precision``:
+    the student's own trained fp32 copy, now lowered) or a fine-tune of any trained run.  The
+    widths may differ; clip levels the checkpoint lacks keep their initial value.  ValueError
+    when the checkpoint is not fp32 (scheme C) or does not fit the student."""
     meta = models.load_config(path)["model"]
-    if meta.get("wbits", 32) != 32 or meta.get("abits", 32) != 32:
+    if full_precision and (meta.get("wbits", 32), meta.get("abits", 32)) != (32, 32):
         raise ValueError(f"--init {path}: scheme C starts from a full-precision model, this one "
                          f"has wbits={meta.get('wbits')}, abits={meta.get('abits')}")
-    return _load(path, wbits=wbits, abits=abits, quantizer=quantizer)
+    try:
+        return models.load_weights(student, path, lowered=True)
+    except RuntimeError as err:
+        raise ValueError(f"--init {path}: its architecture differs from the student's "
+                         f"({str(err).split(': ', 1)[-1][:200]})") from None
 
 
 def _load(path: str, **overrides) -> nn.Module:

@@ -35,8 +35,7 @@ from accelsim.workload import write_atomic
 
 from . import data as datasets
 from . import models, user_model
-from .distill import (SCHEMES, ApprenticeWeights, apprentice_loss, frozen_teacher,
-                      student_from_full_precision)
+from .distill import SCHEMES, ApprenticeWeights, apprentice_loss, frozen_teacher, start_from
 from .quant import ACT_QUANTIZERS, DEFAULT_ACT_QUANTIZER, zero_weight_fraction
 from .trace import export
 
@@ -122,20 +121,19 @@ def _teacher(cfg: RunConfig, shape: dict) -> nn.Module | None:
 
 
 def _student(cfg: RunConfig, shape: dict) -> nn.Module:
-    if cfg.scheme == "C":
-        if not cfg.init:
-            raise UserError("--scheme C needs --init PATH: a trained full-precision model.pt of "
-                            "the student's architecture")
-        student = student_from_full_precision(_existing(cfg.init, "--init"), cfg.wbits, cfg.abits,
-                                              cfg.quantizer)
-        want = _build(cfg, shape).config
-        if student.config != want:
-            raise UserError(f"--init {cfg.init}: its architecture {student.config} differs from "
-                            f"the student's {want}")
-        return student
+    """The student as the options describe it, starting from --init's weights if given (scheme
+    C: its own trained fp32 copy, lowered; otherwise a fine-tune of a trained network, whose
+    widths may differ: clip levels it lacks start at their initial value)."""
+    if cfg.scheme == "C" and not cfg.init:
+        raise UserError("--scheme C needs --init PATH: a trained full-precision model.pt of "
+                        "the student's architecture")
+    student = _build(cfg, shape)
     if cfg.init:
-        raise UserError("--init is for --scheme C")
-    return _build(cfg, shape)
+        try:
+            start_from(student, _existing(cfg.init, "--init"), full_precision=cfg.scheme == "C")
+        except ValueError as err:
+            raise UserError(str(err)) from None
+    return student
 
 
 def _build(cfg: RunConfig, shape: dict) -> nn.Module:
@@ -394,7 +392,9 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
                         "teacher; C = as B, student starts from --init (its own fp32 copy)")
     p.add_argument("--teacher", help="scheme A: a model name (default resnet110) or a model.pt "
                    "to keep training; schemes B, C: a trained model.pt")
-    p.add_argument("--init", help="scheme C: the trained full-precision model.pt of the student")
+    p.add_argument("--init", help="start from a trained model.pt of the student's architecture: "
+                   "scheme C's full-precision copy, or any run to fine-tune (its widths may "
+                   "differ from the student's)")
     p.add_argument("--alpha", type=float, default=1.0, help="weight of H(y, p_teacher)")
     p.add_argument("--beta", type=float, default=0.5, help="weight of H(y, p_student)")
     p.add_argument("--gamma", type=float, default=0.5, help="weight of H(z_teacher, p_student)")
