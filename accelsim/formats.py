@@ -46,6 +46,12 @@ ACT_QUANTIZERS = ("pact", "wrpn")
 # layer it does not list keeps the network's uniform widths.
 POLICY_COLUMNS = ("policy", "layer", "wbits", "abits")
 
+# A sensitivity table (experiments.sensitivity -> dse.search): per layer and per width of one
+# operand, the change of top-1 error (points) when only that layer is moved to that width from
+# a trained reference network; ``delta_pct`` is the estimate the search adds up.
+SENSITIVITY_COLUMNS = ("layer", "operand", "bits", "proxy_delta_pct", "finetuned_delta_pct",
+                       "delta_pct")
+
 BITS_PER_KB = 8 * 1024
 
 # Metrics where more is better; every other metric is minimised on a Pareto front.
