@@ -221,3 +221,39 @@ def test_a_policy_file_trains_a_mixed_precision_network(tmp_path):
                           (["--policy", "mp1"], "--policy names a policy")):
         code = main(FAST + argv + ["--out", str(tmp_path / "bad")])
         assert code == 2
+
+
+def _cifar_folder(tmp_path, batch_bytes=None):
+    import pickle
+    root = tmp_path / "cifar-10-batches-py"
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"batch_label": b"x", b"labels": list(rng.integers(0, 10, 4)),
+                 b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8),
+                 b"filenames": [b"a.png"] * 4}
+        (root / name).write_bytes(pickle.dumps(batch, protocol=2))
+    if batch_bytes is not None:
+        (root / "data_batch_3").write_bytes(batch_bytes)
+    return tmp_path
+
+
+def test_cifar_batches_load_and_a_crafted_pickle_runs_nothing(tmp_path):
+    import pickle
+    ds = data.load("cifar10", str(_cifar_folder(tmp_path / "good")))
+    assert ds.train.images.shape == (20, 3, 32, 32) and len(ds.test) == 4
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            import os
+            return (os.system, (f"touch {marker}",))
+
+    evil = pickle.dumps({b"data": Evil(), b"labels": [0]}, protocol=2)
+    with pytest.raises(data.DataError, match="posix.system|os.system"):
+        data.load("cifar10", str(_cifar_folder(tmp_path / "evil", evil)))
+    assert not marker.exists()
+    for bad, message in ((b"", "cannot be read"), (b"\x80\x02]q\x00.", "pickled dict"),
+                         (pickle.dumps({b"data": [1, 2]}), "not a CIFAR-10 batch")):
+        with pytest.raises(data.DataError, match=message):
+            data.load("cifar10", str(_cifar_folder(tmp_path / f"bad{len(bad)}", bad)))
