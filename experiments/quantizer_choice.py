@@ -21,7 +21,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from accelsim.cli import ArgumentParser, UsageError  # noqa: E402
-from accelsim.fileio import write_atomic  # noqa: E402
+from accelsim.fileio import unwritable, write_atomic  # noqa: E402
 from training import quant  # noqa: E402
 from training.train import RunConfig, UserError, run  # noqa: E402
 
@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="runs/quantizer_choice.csv", help="CSV to write (resumes)")
     try:
         a = ap.parse_args(argv)
+        problem = unwritable(a.out)
+        if problem:
+            raise UsageError(f"--out {a.out}: {problem}")
         measure(Path(a.out))
     except (UsageError, UserError) as err:
         print(f"error: {err}", file=sys.stderr)

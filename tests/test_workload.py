@@ -186,3 +186,19 @@ def test_missing_trace_and_unknown_model():
         builtin("vgg16")
     with pytest.raises(ValueError, match="widen='half'"):
         builtin("resnet20", widen="half")
+
+
+def test_atomic_writes_respect_the_umask(tmp_path):
+    import os
+    import stat
+
+    from accelsim.fileio import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        path = write_atomic(tmp_path / "new" / "f.csv", "a,b\n")
+    finally:
+        os.umask(old)
+    assert path.read_text() == "a,b\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert [p.name for p in path.parent.iterdir()] == ["f.csv"]   # no temporary left

@@ -17,7 +17,8 @@ Schemes:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn as nn
@@ -36,8 +37,11 @@ class ApprenticeWeights:
     temperature: float = 1.0
 
     def __post_init__(self) -> None:
-        if min(self.alpha, self.beta, self.gamma) < 0 or not self.temperature > 0:
-            raise ValueError("alpha, beta, gamma must be >= 0 and temperature > 0")
+        values = (self.alpha, self.beta, self.gamma, self.temperature)
+        if not all(math.isfinite(v) for v in values) or min(values[:3]) < 0 or \
+                not self.temperature > 0:
+            raise ValueError("--alpha, --beta, --gamma must be finite and >= 0, --temperature "
+                             "finite and > 0")
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,9 @@ def start_from(student: nn.Module, path: str, full_precision: bool = False) -> n
     widths may differ; clip levels the checkpoint lacks keep their initial value.  ValueError
     when the checkpoint is not fp32 (scheme C) or does not fit the student."""
     meta = models.load_config(path)["model"]
+    if not user_model.is_spec(meta["name"]):  # the metadata must describe a network of ours
+        known = {f.name for f in fields(models.ModelConfig)}
+        models.ModelConfig(**{k: v for k, v in meta.items() if k in known})
     if full_precision and (meta.get("wbits", 32), meta.get("abits", 32)) != (32, 32):
         raise ValueError(f"--init {path}: scheme C starts from a full-precision model, this one "
                          f"has wbits={meta.get('wbits')}, abits={meta.get('abits')}")

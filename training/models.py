@@ -162,7 +162,12 @@ def load_config(path: str | os.PathLike) -> dict:
     if not Path(path).is_file() or not meta_path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r}: needs the file and {meta_path.name} "
                                 "beside it")
-    return json.loads(meta_path.read_text())
+    meta = json.loads(meta_path.read_text())
+    if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict) or \
+            not isinstance(meta["model"].get("name"), str):
+        raise ValueError(f"{meta_path.name}: not a checkpoint's metadata (a JSON object whose "
+                         "'model' is an object with the network's 'name')")
+    return meta
 
 
 def load(path: str | os.PathLike, **overrides) -> nn.Module:

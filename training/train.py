@@ -15,9 +15,13 @@ import contextlib
 import csv
 import fcntl
 import io
+import json
 import math
+import os
+import pickle
 import sys
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -31,7 +35,7 @@ from accelsim.cli import ArgumentParser, UsageError
 from accelsim.formats import (ACCURACY_COLUMNS, ACCURACY_COLUMNS_V1, ACCURACY_DEFAULTS,
                               ALLOWED_BITS, ALLOWED_BITS_TEXT)
 from accelsim.policy import read_policy
-from accelsim.workload import write_atomic
+from accelsim.fileio import unwritable, write_atomic
 
 from . import data as datasets
 from . import models, user_model
@@ -114,10 +118,10 @@ def _teacher(cfg: RunConfig, shape: dict) -> nn.Module | None:
             return models.build(name, **shape)
         if user_model.is_spec(name):
             return user_model.build(name, **shape)
-        return models.load(_existing(name, "--teacher"))
+        return _checkpoint("--teacher", name, models.load)
     if not cfg.teacher:
         raise UserError(f"--scheme {cfg.scheme} needs --teacher PATH to a trained model.pt")
-    return frozen_teacher(_existing(cfg.teacher, "--teacher"))
+    return _checkpoint("--teacher", cfg.teacher, frozen_teacher)
 
 
 def _student(cfg: RunConfig, shape: dict) -> nn.Module:
@@ -129,10 +133,8 @@ def _student(cfg: RunConfig, shape: dict) -> nn.Module:
                         "the student's architecture")
     student = _build(cfg, shape)
     if cfg.init:
-        try:
-            start_from(student, _existing(cfg.init, "--init"), full_precision=cfg.scheme == "C")
-        except ValueError as err:
-            raise UserError(str(err)) from None
+        _checkpoint("--init", cfg.init, lambda path: start_from(
+            student, path, full_precision=cfg.scheme == "C"))
     return student
 
 
@@ -147,10 +149,16 @@ def _build(cfg: RunConfig, shape: dict) -> nn.Module:
                         layer_bits={n: (w, a) for n, w, a in cfg.layer_bits}, **shape)
 
 
-def _existing(path: str, flag: str) -> str:
+def _checkpoint(flag: str, path: str, load: Callable[[str], nn.Module]) -> nn.Module:
+    """``load(path)`` for a checkpoint named by ``flag``; any failure (missing, damaged, foreign,
+    or pickled code that torch.load(weights_only=True) refuses) is one UserError naming both."""
     if not Path(path).is_file() or not Path(path).with_suffix(".json").is_file():
         raise UserError(f"{flag} {path}: no checkpoint there (model.pt with model.json beside it)")
-    return path
+    try:
+        return load(path)
+    except (ValueError, *CHECKPOINT_ERRORS) as err:
+        detail = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise UserError(f"{flag} {path}: cannot be loaded ({detail})") from None
 
 
 # ----------------------------------------------------------------------------- training
@@ -191,28 +199,57 @@ class Session:
                               enabled=self.cfg.amp == "bf16")
 
 
-def setup(cfg: RunConfig, log=print) -> Session:
-    """Check the options and the output paths, put the data on the device, build the models."""
+# What loading a damaged or foreign checkpoint raises (torch.load with weights_only=True refuses
+# pickled code with UnpicklingError; a truncated zip is a RuntimeError or BadZipFile; bad JSON
+# metadata a ValueError, KeyError or TypeError).
+CHECKPOINT_ERRORS = (OSError, RuntimeError, KeyError, TypeError, AttributeError, EOFError,
+                     pickle.UnpicklingError, zipfile.BadZipFile, json.JSONDecodeError)
+
+# Bounds of the numeric options (stated in --help): beyond them a run cannot fit in memory, a
+# seed overflows torch's generators, or the number means nothing.
+BOUNDS = {"width": (0, 16), "batch_size": (1, 65_536), "eval_batch_size": (1, 65_536),
+          "epochs": (1, 100_000), "lr": (0, 10), "weight_decay": (0, 1),
+          "subset": (1, 1_000_000_000), "seed": (0, 2 ** 32 - 1)}
+OPEN_BELOW = ("width", "lr")  # must be above their lower bound, not equal to it
+
+
+def check(cfg: RunConfig) -> None:
+    """UserError naming the flag for any option out of its bounds or vocabulary."""
     if cfg.scheme not in SCHEMES:
         raise UserError(f"--scheme {cfg.scheme!r}: choose one of {', '.join(SCHEMES)}")
-    if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.eval_batch_size < 1:
-        raise UserError("--epochs, --batch-size and --eval-batch-size must be >= 1")
+    for name, (low, high) in BOUNDS.items():
+        value = getattr(cfg, name)
+        if value is None and name == "subset":
+            continue
+        flag = "--" + name.replace("_", "-")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
+                math.isfinite(value) and (low < value if name in OPEN_BELOW else low <= value)
+                and value <= high):
+            side = ">" if name in OPEN_BELOW else ">="
+            raise UserError(f"{flag} {value!r}: must be {side} {low:g} and <= {high:g}")
     if cfg.amp not in AMP_CHOICES:
         raise UserError(f"--amp {cfg.amp!r}: choose one of {', '.join(AMP_CHOICES)}")
     try:
-        torch.device(cfg.device)
-    except RuntimeError:
-        raise UserError(f"--device {cfg.device!r}: not a torch device; use cpu or cuda[:N]"
-                        ) from None
-    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        device = torch.device(cfg.device)
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise UserError(f"--device {cfg.device!r}: use cpu or cuda[:N]")
+    if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {cfg.device}: no CUDA device here; use --device cpu")
-    # Check where the results go before spending the epochs, not after.
+
+
+def setup(cfg: RunConfig, log=print) -> Session:
+    """Check the options and the output paths, put the data on the device, build the models."""
+    check(cfg)
+    # Check where the results go before spending the epochs, not after; create nothing yet,
+    # so a run that fails leaves no empty folder behind.
     out = Path(cfg.out)
     table = Path(cfg.accuracy_csv) if cfg.accuracy_csv else out.parent / "accuracy.csv"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"--out {cfg.out}: cannot create it ({err.strerror})") from None
+    for flag, path, folder in (("--out", out, True), ("--accuracy-csv", table, False)):
+        problem = unwritable(path, folder)
+        if problem:
+            raise UserError(f"{flag} {path}: {problem}")
     check_accuracy_header(table)
     torch.manual_seed(cfg.seed)
     data = datasets.to_device(datasets.load(cfg.dataset, cfg.data_dir, cfg.subset, cfg.seed),
@@ -284,6 +321,7 @@ def train_epoch(s: Session, epoch: int) -> EpochStats:
 def finish(s: Session, history: list[EpochStats], log=print) -> Result:
     """Write the checkpoint, the trace with its integer codes, and the accuracy row."""
     cfg, out = s.cfg, Path(s.cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
     test_err = history[-1].test_err
     student = s.student.cpu().to(memory_format=torch.contiguous_format)
     teacher_name = s.teacher.config.name if s.teacher is not None else "none"
@@ -321,7 +359,11 @@ def run(cfg: RunConfig, log=print) -> Result:
 def check_accuracy_header(path: Path) -> str:
     """The CSV's text ('' if absent) in the current header; a table of the older header (no
     quantizer column) comes back with ``wrpn`` filled in.  UserError if it is no accuracy table."""
-    old = path.read_text() if path.is_file() else ""
+    try:
+        old = path.read_text() if path.is_file() else ""
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot be read as an accuracy table ({err}); pass another "
+                        "--accuracy-csv") from None
     header = ",".join(ACCURACY_COLUMNS)
     if not old or old.splitlines()[0].strip() == header:
         return old
@@ -373,7 +415,8 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
     p.add_argument("--wbits", type=int, default=32, help=f"weight bits: {ALLOWED_BITS_TEXT}; "
                    "2 = ternary {-1,0,+1}")
     p.add_argument("--abits", type=int, default=32, help=f"activation bits: {ALLOWED_BITS_TEXT}")
-    p.add_argument("--width", type=float, default=1.0, help="multiplier of every layer's filters")
+    p.add_argument("--width", type=float, default=1.0, help="multiplier of every layer's filters, "
+                   "in (0, 16]")
     p.add_argument("--widen", default="none", choices=models.WIDEN_CHOICES,
                    help="first30: double the filters of the first conv and the first stage "
                         "(the paper's first 30%% of layers); all: double every layer")
@@ -400,16 +443,19 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
     p.add_argument("--gamma", type=float, default=0.5, help="weight of H(z_teacher, p_student)")
     p.add_argument("--temperature", type=float, default=1.0,
                    help="softmax temperature of the distillation term")
-    p.add_argument("--epochs", type=int, default=10, help="training epochs (one-cycle schedule)")
-    p.add_argument("--batch-size", type=int, default=HYPER["batch_size"], help="batch size")
-    p.add_argument("--lr", type=float, default=HYPER["lr"], help="peak learning rate")
+    p.add_argument("--epochs", type=int, default=10, help="training epochs (one-cycle schedule), "
+                   "1 to 100,000")
+    p.add_argument("--batch-size", type=int, default=HYPER["batch_size"],
+                   help="batch size, 1 to 65,536")
+    p.add_argument("--lr", type=float, default=HYPER["lr"], help="peak learning rate, in (0, 10]")
     p.add_argument("--weight-decay", type=float, default=HYPER["weight_decay"],
-                   help="SGD weight decay")
+                   help="SGD weight decay, in [0, 1]")
     p.add_argument("--subset", type=int, help="train on a seeded random subset of N images "
                    "(the test set stays whole)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, subset, "
-                   "shuffling and augmentation")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+                   "shuffling and augmentation, 0 to 2^32 - 1")
+    p.add_argument("--threads", type=int, help="torch CPU threads, 1 to 4 x the cores "
+                   "(default: torch's choice)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     speed = p.add_argument_group("speed (results stay the same up to float rounding)")
     speed.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
@@ -429,8 +475,9 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
         if bits not in ALLOWED_BITS:
             p.error(f"{flag} {bits}: allowed widths are {ALLOWED_BITS_TEXT}")
     if a.threads is not None:
-        if a.threads < 1:
-            p.error(f"--threads {a.threads}: must be >= 1")
+        most = 4 * (os.cpu_count() or 1)
+        if not 1 <= a.threads <= most:
+            p.error(f"--threads {a.threads}: must be >= 1 and <= {most} (4 x the cores)")
         torch.set_num_threads(a.threads)
     try:
         weights = ApprenticeWeights(a.alpha, a.beta, a.gamma, a.temperature)
