@@ -26,6 +26,7 @@ import pandas as pd
 from accelsim import cli
 from accelsim.config import DATAFLOWS
 from accelsim.fileio import write_atomic
+from accelsim.proc import die_with_parent
 from accelsim.formats import ALLOWED_BITS, ALLOWED_BITS_TEXT, metric_sense
 from accelsim.graph import parse_shape
 from accelsim.workload import WIDEN_CHOICES, builtin_names
@@ -225,7 +226,8 @@ def run_points(points: pd.DataFrame, networks, engine: str, scheduler: str, work
             for chunk in chunks:
                 on_done(evaluate(chunk, networks, engine))
             return
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
+                                 initializer=die_with_parent) as pool:
             futures = [pool.submit(evaluate, chunk, networks, engine) for chunk in chunks]
             try:
                 for future in as_completed(futures):

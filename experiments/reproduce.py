@@ -40,6 +40,7 @@ import torch  # noqa: E402
 from accelsim.cli import ArgumentParser, UsageError  # noqa: E402
 from accelsim.cost.report import compare_text  # noqa: E402
 from accelsim.fileio import write_atomic  # noqa: E402
+from accelsim.proc import die_with_parent  # noqa: E402
 from accelsim.formats import ACCURACY_COLUMNS, DATASET_SHAPES  # noqa: E402
 from dse import sweep  # noqa: E402
 from training import data as datasets  # noqa: E402
@@ -281,7 +282,10 @@ def _synthetic_shape() -> dict:
 
 
 def _worker_start(threads: int) -> None:
+    """A worker's set-up: its share of the threads, and (Linux) death with the parent, so that
+    a reproduction killed with SIGKILL leaves no worker training on."""
     torch.set_num_threads(threads)
+    die_with_parent()
 
 
 def train_grid(p: Preset, root: Path, device: str = "cpu", data_dir: str | None = None,

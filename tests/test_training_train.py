@@ -57,13 +57,28 @@ def test_quantized_run_with_scheme_b_and_c(fp_run, tmp_path, capsys):
     assert set(np.unique(npz["stage1.block1.conv1/w"])) <= {-1, 0, 1}
 
 
-def test_scheme_a_trains_teacher_and_student(tmp_path):
+def test_scheme_a_trains_teacher_and_student(tmp_path, monkeypatch):
+    from training import train as train_module
+
+    start = {}
+    build_teacher = train_module._teacher
+
+    def remembered(cfg, shape):
+        teacher = build_teacher(cfg, shape)
+        start.update({k: v.clone() for k, v in teacher.state_dict().items()})
+        return teacher
+
+    monkeypatch.setattr(train_module, "_teacher", remembered)
     result = run(parse_args(FAST + ["--wbits", "4", "--abits", "4", "--epochs", "1",
                                     "--scheme", "A", "--teacher", "resnet20",
                                     "--subset", "128", "--out", str(tmp_path / "a")]),
                  log=lambda s: None)
     assert (result.out / "teacher.pt").is_file()
-    assert models.load(result.out / "teacher.pt").config.wbits == 32
+    teacher = models.load(result.out / "teacher.pt")
+    assert teacher.config.wbits == 32
+    # The teacher was trained with the student: its weights moved from where they started.
+    for name in ("conv1.weight", "stage1.block1.conv1.weight", "fc.weight"):
+        assert not torch.equal(teacher.state_dict()[name], start[name]), name
 
 
 @pytest.mark.parametrize("argv,message", [
