@@ -46,7 +46,7 @@ from dse import sweep  # noqa: E402
 from training import data as datasets  # noqa: E402
 from training import footprint  # noqa: E402
 from training.quant import DEFAULT_ACT_QUANTIZER  # noqa: E402
-from training.train import RunConfig, UserError, run  # noqa: E402
+from training.train import RunConfig, UserError, run, set_threads  # noqa: E402
 
 # Table number -> (widen, distilled), the layout of the paper's Tables 1-4.
 TABLES = {1: ("none", False), 2: ("first30", False), 3: ("none", True), 4: ("first30", True)}
@@ -487,12 +487,7 @@ def main(argv: list[str] | None = None) -> int:
                          "without it elsewhere to write the report")
     try:
         a = ap.parse_args(argv)
-        if a.threads is not None:
-            most = 4 * (os.cpu_count() or 1)
-            if not 1 <= a.threads <= most:
-                raise UsageError(f"--threads {a.threads}: must be >= 1 and <= {most} "
-                                 "(4 x the cores)")
-            torch.set_num_threads(a.threads)
+        set_threads(a.threads)
         reproduce(a.preset, a.out, a.device, a.dataset, a.data_dir,
                   log=lambda line: print(line, flush=True), jobs=a.jobs,
                   train_only=a.train_only)

@@ -35,14 +35,13 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 from accelsim.cli import ArgumentParser, UsageError  # noqa: E402
 from accelsim.fileio import write_atomic  # noqa: E402
 from accelsim.formats import FP32_BITS, SENSITIVITY_COLUMNS  # noqa: E402
 from training import data as datasets  # noqa: E402
 from training import models  # noqa: E402
-from training.train import RunConfig, UserError, evaluate, run  # noqa: E402
+from training.train import RunConfig, UserError, evaluate, run, set_threads  # noqa: E402
 
 WEIGHT_OPTIONS = (1, 2, 4, 8)
 ACTIVATION_OPTIONS = (2, 4, 8)
@@ -197,8 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         a = ap.parse_args(argv)
         if a.sample < 0 or a.finetune_epochs < 1:
             raise UsageError("--sample must be >= 0 and --finetune-epochs >= 1")
-        if a.threads:
-            torch.set_num_threads(a.threads)
+        set_threads(a.threads)
         measure(a.reference, a.out, a.sample, a.finetune_epochs, a.seed,
                 log=lambda line: print(line, flush=True))
     except (UsageError, UserError, datasets.DataError) as err:

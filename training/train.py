@@ -396,6 +396,17 @@ def append_accuracy_row(path: Path, row: dict) -> None:
 
 # ----------------------------------------------------------------------------- command line
 
+def set_threads(threads: int | None) -> None:
+    """torch's CPU threads, when given: 1 to 4 x the cores (more makes libgomp abort);
+    UsageError naming --threads otherwise."""
+    if threads is None:
+        return
+    most = 4 * (os.cpu_count() or 1)
+    if not 1 <= threads <= most:
+        raise UsageError(f"--threads {threads}: must be >= 1 and <= {most} (4 x the cores)")
+    torch.set_num_threads(threads)
+
+
 def parse_args(argv: list[str] | None = None) -> RunConfig:
     """The run the command line asks for; UsageError (one line) on bad flags."""
     p = ArgumentParser(
@@ -474,11 +485,7 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
     for flag, bits in (("--wbits", a.wbits), ("--abits", a.abits)):
         if bits not in ALLOWED_BITS:
             p.error(f"{flag} {bits}: allowed widths are {ALLOWED_BITS_TEXT}")
-    if a.threads is not None:
-        most = 4 * (os.cpu_count() or 1)
-        if not 1 <= a.threads <= most:
-            p.error(f"--threads {a.threads}: must be >= 1 and <= {most} (4 x the cores)")
-        torch.set_num_threads(a.threads)
+    set_threads(a.threads)
     try:
         weights = ApprenticeWeights(a.alpha, a.beta, a.gamma, a.temperature)
     except ValueError as err:
