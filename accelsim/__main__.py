@@ -3,6 +3,7 @@
     python -m accelsim --model resnet20 --rows 8 --cols 8 --wbits 2 --abits 8 --dataflow os
     python -m accelsim --trace runs/x/trace.csv --engine cycle --csv layers.csv
     python -m accelsim --model resnet56 --export-scalesim resnet56_topo.csv
+    python -m accelsim --onnx model.onnx --input 1,3,224,224 --engine analytic
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from . import cli
 from .cli import ArgumentParser
 from .cost import load_table, network_summary
 from .fileio import write_atomic
+from .graph import parse_shape
 from .network import ENGINES, resolve_workload, simulate_network
+from .onnx_import import read_onnx
 from .workload import builtin_names, scalesim_topology_text
 
 
@@ -22,6 +25,11 @@ def build_parser() -> ArgumentParser:
     source.add_argument("--model", default="resnet20",
                         help=f"built-in network: {', '.join(builtin_names())}")
     source.add_argument("--trace", help="our layer-trace CSV or a SCALE-Sim topology CSV")
+    source.add_argument("--onnx", help="an ONNX model: Conv / Gemm / MatMul (and QLinear*, "
+                        "*Integer) on the array, widths from QONNX / QCDQ annotations, other "
+                        "ops on the host")
+    parser.add_argument("--input", help="with --onnx: the input's shape, e.g. 1,3,224,224, "
+                        "where the file leaves dimensions dynamic")
     cli.add_hardware_options(parser)
     parser.add_argument("--engine", default="cycle", choices=ENGINES,
                         help="cycle (clock by clock) or analytic (closed form)")
@@ -36,7 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         cfg = cli.config_from_args(args)
         table = load_table(args.table)
-        workload = resolve_workload(args.trace or args.model, cfg)
+        if args.onnx:
+            shape = parse_shape(args.input) if args.input else None
+            workload = read_onnx(args.onnx, input_shape=shape)
+        elif args.input:
+            raise ValueError("--input goes with --onnx (a trace or built-in has its shapes)")
+        else:
+            workload = resolve_workload(args.trace or args.model, cfg)
         if args.export_scalesim:
             write_atomic(args.export_scalesim, scalesim_topology_text(workload))
             print(f"wrote {args.export_scalesim} ({len(workload.layers)} layers)")
@@ -48,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    shown = frame[["layer", "M", "N", "K", "cycles", "stall_cycles", "utilization",
-                   "zero_weight_macs", "energy_total_pj"]].copy()
+    shown = frame[["layer", "op", "M", "N", "K", "gemms", "cycles", "stall_cycles",
+                   "utilization", "zero_weight_macs", "energy_total_pj"]].copy()
     shown["energy_total_pj"] = shown["energy_total_pj"].round(0)
     shown["utilization"] = shown["utilization"].round(3)
     print(f"{workload.name} on a {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} array, "

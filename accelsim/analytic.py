@@ -6,7 +6,10 @@ accounting (DESIGN.md): a GEMM (M, N, K) maps to (Sr, Sc, T) = (M, N, K) for out
 (K, N, M) for weight-stationary and (K, M, N) for input-stationary; folds =
 ceil(Sr/rows) x ceil(Sc/cols); each fold takes T + rows + cols - 2 clocks (OS) or
 T + 2 rows + cols - 2 (WS, IS: rows more to preload the stationary tile); reported cycles are
-folds x per-fold - 1.  Tests hold these equal to ``accelsim.systolic`` on every case.
+folds x per-fold - 1.  A layer of several GEMMs of one shape (a grouped conv's groups, a
+matmul's batch of heads) runs them back to back as one layer: G times the folds, and SCALE-Sim's
+- 1 once; a layer of no GEMMs (an op on the host) takes 0 cycles.  Tests hold these equal to
+``accelsim.systolic`` on every case.
 """
 from __future__ import annotations
 
@@ -21,37 +24,42 @@ def _ceil_div(a, b):
     return -(-a // b)
 
 
-def gemm_counts(m, n, k, rows, cols, dataflow) -> dict[str, np.ndarray]:
+def gemm_counts(m, n, k, rows, cols, dataflow, gemms=1) -> dict[str, np.ndarray]:
     """Cycles and SRAM word accesses of GEMMs (M x K) @ (K x N), elementwise over the inputs.
 
-    ``dataflow`` is a name ('os', 'ws', 'is') or an array of codes from DATAFLOW_CODES.
+    ``dataflow`` is a name ('os', 'ws', 'is') or an array of codes from DATAFLOW_CODES;
+    ``gemms``: how many such GEMMs the layer runs (0 for a layer on the host).
     Returns int64 arrays: folds, clocks, cycles, macs, ifmap_sram_reads, filter_sram_reads,
-    ofmap_sram_writes, ofmap_sram_reads, and float utilization.
+    ofmap_sram_writes, ofmap_sram_reads, and float utilization (0 where nothing ran).
     """
-    m, n, k, rows, cols = (np.asarray(x, dtype=np.int64) for x in (m, n, k, rows, cols))
+    m, n, k, rows, cols, gemms = (np.asarray(x, dtype=np.int64)
+                                  for x in (m, n, k, rows, cols, gemms))
     code = np.asarray(DATAFLOW_CODES[dataflow] if isinstance(dataflow, str) else dataflow)
     is_os, is_ws = code == 0, code == 1
     # (Sr, Sc, T) per dataflow
     spatial_rows = np.where(is_os, m, k)
     spatial_cols = np.where(is_os | is_ws, n, m)
     temporal = np.where(is_os, k, np.where(is_ws, m, n))
-    folds = _ceil_div(spatial_rows, rows) * _ceil_div(spatial_cols, cols)
+    folds = gemms * _ceil_div(spatial_rows, rows) * _ceil_div(spatial_cols, cols)
     clocks = folds * (temporal + np.where(is_os, 0, rows) + rows + cols - 2)
-    macs = m * n * k
+    macs = gemms * m * n * k
     k_folds = _ceil_div(k, rows)
     # Operands are re-read once per fold of the other operand's spatial dimension; outputs
     # are written once (OS) or once per K fold, read back to accumulate (WS, IS).
-    ifmap_reads = np.where(is_os | is_ws, m * k * _ceil_div(n, cols), m * k)
-    filter_reads = np.where(is_os, k * n * _ceil_div(m, rows),
-                            np.where(is_ws, k * n, k * n * _ceil_div(m, cols)))
-    ofmap_writes = np.where(is_os, m * n, m * n * k_folds)
-    ofmap_reads = np.where(is_os, 0, m * n * (k_folds - 1))
+    ifmap_reads = gemms * np.where(is_os | is_ws, m * k * _ceil_div(n, cols), m * k)
+    filter_reads = gemms * np.where(is_os, k * n * _ceil_div(m, rows),
+                                    np.where(is_ws, k * n, k * n * _ceil_div(m, cols)))
+    ofmap_writes = gemms * np.where(is_os, m * n, m * n * k_folds)
+    ofmap_reads = gemms * np.where(is_os, 0, m * n * (k_folds - 1))
+    ran = clocks > 0
+    slots = clocks * rows * cols
     return {
         "folds": folds,
         "clocks": clocks,
-        "cycles": clocks - 1,
+        "cycles": np.where(ran, clocks - 1, 0),
         "macs": macs,
-        "utilization": macs / (clocks * rows * cols),
+        "utilization": np.divide(macs, slots, out=np.zeros(np.broadcast(macs, slots).shape),
+                                 where=ran),
         "ifmap_sram_reads": ifmap_reads,
         "filter_sram_reads": filter_reads,
         "ofmap_sram_writes": ofmap_writes,

@@ -22,15 +22,37 @@ ALLOWED_BITS_TEXT = "1..16 or 32 (fp32)"
 
 TRACE_COLUMNS = ("layer", "ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels",
                  "num_filters", "stride", "pad", "wbits", "abits")
+# Appended columns of the trace, in order, with their defaults (DESIGN.md, "How the two file
+# formats grow"): a file may end its header after any of them.
+TRACE_OPTIONAL_COLUMNS = {"groups": 1, "op": "conv", "runs_on": "array", "batch": 1}
+GEMM_OPS = ("conv", "linear", "matmul")
+RUNS_ON = ("array", "host")
+# The op names our importers give host rows; any other identifier is accepted in a trace.
+HOST_OPS = ("pool", "softmax", "norm", "add", "mul", "act", "quant", "reduce", "concat", "pad",
+            "other")
+# Host ops that read two operands of the row's input size (the second is counted too).
+TWO_INPUT_OPS = ("add", "mul")
 # The accuracy table's first header, and what it grew by (DESIGN.md: appended, optional, with a
 # default that every reader fills in for an older table).
 ACCURACY_COLUMNS_V1 = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher",
                        "scheme", "epochs", "seed", "top1_err", "source")
 # quantizer: the activation quantizer (ACT_QUANTIZERS); rows from before it were WRPN's clip.
-ACCURACY_DEFAULTS = {"quantizer": "wrpn"}
+# policy: the id of a per-layer width assignment in a policy file (POLICY_COLUMNS); empty = the
+# uniform wbits/abits of the row.
+ACCURACY_DEFAULTS = {"quantizer": "wrpn", "policy": ""}
 ACCURACY_COLUMNS = ACCURACY_COLUMNS_V1 + tuple(ACCURACY_DEFAULTS)
 # Activation quantizers: wrpn = the paper's fixed [0, 1] clip, pact = a learned clip level.
 ACT_QUANTIZERS = ("pact", "wrpn")
+
+# A policy file: per-layer widths of mixed-precision networks, one row per (policy, layer); a
+# layer it does not list keeps the network's uniform widths.
+POLICY_COLUMNS = ("policy", "layer", "wbits", "abits")
+
+# A sensitivity table (experiments.sensitivity -> dse.search): per layer and per width of one
+# operand, the change of top-1 error (points) when only that layer is moved to that width from
+# a trained reference network; ``delta_pct`` is the estimate the search adds up.
+SENSITIVITY_COLUMNS = ("layer", "operand", "bits", "proxy_delta_pct", "finetuned_delta_pct",
+                       "delta_pct")
 
 BITS_PER_KB = 8 * 1024
 

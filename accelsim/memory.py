@@ -20,6 +20,12 @@ The model, stated once:
   layer stalls for the clocks its traffic needs beyond its compute cycles:
   ``stall_cycles = max(0, ceil(dram_bits / (8 * bw)) - cycles)``.  The first tile's fill and
   DRAM latency are not modelled.
+- A layer of several GEMMs (``gemms``: a grouped conv's groups, a matmul's batch) has passes
+  and fits judged per GEMM: each GEMM's share of an operand is what must fit its buffer.
+- A row on the host (``gemms`` = 0: pooling, softmax, norms, elementwise ops) reads its input
+  from DRAM once (both inputs of an add) and writes its output once, at abits, and touches
+  no SRAM; with no compute to hide behind, that transfer time is its stall_cycles.  The host's
+  own compute time is not modelled.
 """
 from __future__ import annotations
 
@@ -56,10 +62,14 @@ def check_widths(wbits, abits, acc_bits) -> None:
         raise ValueError(f"acc_bits={acc[bad].flat[0].item()!r}: must be an integer in 2..48")
 
 
-def check_positive(frame: pd.DataFrame, columns, *, allow_zero: bool = False) -> None:
-    """ValueError naming the first column holding a negative (or zero, or NaN) value."""
+def check_positive(frame: pd.DataFrame, columns, *, allow_zero: bool = False,
+                   where: np.ndarray | None = None) -> None:
+    """ValueError naming the first column holding a negative (or zero, or NaN) value, among the
+    rows ``where`` selects (default all)."""
     for name in columns:
         values = frame[name].to_numpy(dtype=np.float64)
+        if where is not None:
+            values = values[where]
         bad = ~(values >= 0) if allow_zero else ~(values > 0)
         if bad.any():
             need = ">= 0" if allow_zero else "> 0"
@@ -85,7 +95,13 @@ def add_memory_columns(frame: pd.DataFrame) -> pd.DataFrame:
     require_columns(frame, LAYER_COLUMNS + MEMORY_CONFIG_COLUMNS, "add_memory_columns")
     check_widths(frame["wbits"].to_numpy(), frame["abits"].to_numpy(),
                  frame["acc_bits"].to_numpy())
-    check_positive(frame, ("M", "N", "K", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
+    # ``gemms`` is optional (frames from before it existed hold one GEMM per row).
+    gemms = (frame["gemms"].to_numpy(dtype=np.float64) if "gemms" in frame.columns
+             else np.ones(len(frame)))
+    check_positive(frame, ("gemms",) if "gemms" in frame.columns else (), allow_zero=True)
+    on_array = gemms > 0
+    check_positive(frame, ("M", "N", "K"), where=on_array)
+    check_positive(frame, ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
                            "dram_bw_bytes_per_cycle"))
     check_positive(frame, ("ifmap_elems", "filter_elems", "ofmap_elems", "cycles",
                            "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes",
@@ -98,10 +114,12 @@ def add_memory_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
     ifmap_bits = col["ifmap_elems"] * a_bits
     filter_bits = col["filter_elems"] * w_bits
-    ifmap_passes = np.maximum(col["ifmap_sram_reads"] / (m * k), 1.0)
-    filter_passes = np.maximum(col["filter_sram_reads"] / (k * n), 1.0)
-    ifmap_dram = ifmap_bits * np.where(ifmap_bits <= buffer_bits["ifmap"], 1.0, ifmap_passes)
-    filter_dram = filter_bits * np.where(filter_bits <= buffer_bits["filter"], 1.0,
+    ifmap_passes = np.maximum(_ratio(col["ifmap_sram_reads"], gemms * m * k), 1.0)
+    filter_passes = np.maximum(_ratio(col["filter_sram_reads"], gemms * k * n), 1.0)
+    share = np.maximum(gemms, 1.0)  # each GEMM's part of the operand must fit its buffer
+    ifmap_dram = ifmap_bits * np.where(ifmap_bits / share <= buffer_bits["ifmap"], 1.0,
+                                       ifmap_passes)
+    filter_dram = filter_bits * np.where(filter_bits / share <= buffer_bits["filter"], 1.0,
                                          filter_passes)
 
     psum_reads = col["ofmap_sram_reads"]
@@ -112,7 +130,8 @@ def add_memory_columns(frame: pd.DataFrame) -> pd.DataFrame:
                   * np.minimum(np.where(is_ws, n, m), frame["cols"].to_numpy(dtype=np.float64)))
     psum_spills = (psum_reads > 0) & (psum_words * acc_bits > buffer_bits["ofmap"])
     psum_dram_read = np.where(psum_spills, psum_reads * acc_bits, 0.0)
-    psum_dram_write = np.where(psum_spills, (col["ofmap_sram_writes"] - m * n) * acc_bits, 0.0)
+    psum_dram_write = np.where(psum_spills,
+                               (col["ofmap_sram_writes"] - gemms * m * n) * acc_bits, 0.0)
     ofmap_dram_write = col["ofmap_elems"] * a_bits
 
     dram_read = ifmap_dram + filter_dram + psum_dram_read
@@ -123,11 +142,12 @@ def add_memory_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
     out = {}
     out["ifmap_sram_read_bits"] = col["ifmap_sram_reads"] * a_bits
-    out["ifmap_sram_write_bits"] = ifmap_dram
+    out["ifmap_sram_write_bits"] = np.where(on_array, ifmap_dram, 0.0)
     out["filter_sram_read_bits"] = col["filter_sram_reads"] * w_bits
-    out["filter_sram_write_bits"] = filter_dram
+    out["filter_sram_write_bits"] = np.where(on_array, filter_dram, 0.0)
     # finished outputs are read once more on their way out to DRAM
-    out["ofmap_sram_read_bits"] = (psum_reads + col["ofmap_elems"]) * acc_bits
+    out["ofmap_sram_read_bits"] = np.where(on_array, (psum_reads + col["ofmap_elems"]) * acc_bits,
+                                           0.0)
     out["ofmap_sram_write_bits"] = col["ofmap_sram_writes"] * acc_bits
     out["ifmap_dram_read_bits"] = ifmap_dram
     out["filter_dram_read_bits"] = filter_dram
@@ -136,10 +156,17 @@ def add_memory_columns(frame: pd.DataFrame) -> pd.DataFrame:
     out["dram_read_bits"] = dram_read
     out["dram_write_bits"] = dram_write
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["dram_demand_bytes_per_cycle"] = (dram_read + dram_write) / 8 / col["cycles"]
+        demand = (dram_read + dram_write) / 8 / col["cycles"]
+    out["dram_demand_bytes_per_cycle"] = np.where(on_array, demand, np.nan)  # host: no compute
     out["stall_cycles"] = stalls.astype(np.int64)
     out["total_cycles"] = (col["cycles"] + stalls).astype(np.int64)
     return join_columns(frame, out)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 1 where the denominator is 0 (a row with no GEMM)."""
+    return np.divide(numerator, denominator, out=np.ones(len(numerator)),
+                     where=denominator > 0)
 
 
 def join_columns(frame: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.DataFrame:

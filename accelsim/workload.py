@@ -2,12 +2,28 @@
 
 Three file formats are read (the format is told by the header):
 - our layer trace: ``layer,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,pad,wbits,abits``
-  with unpadded input sizes and symmetric zero padding (DESIGN.md);
+  with unpadded input sizes and symmetric zero padding (DESIGN.md), optionally followed by the
+  appended columns ``groups,op,runs_on,batch`` (any leading part of them; an absent column or
+  an empty cell takes its default: 1, conv, array, 1);
 - SCALE-Sim's conv topology: ``Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width,
   Channels, Num Filter, Strides,`` with padded sizes and no padding field;
 - SCALE-Sim's GEMM topology: ``Layer, M, N, K,``.
-A layer is mapped to a GEMM by im2col: M = output pixels x batch, N = filters,
-K = filter_h x filter_w x channels.
+A layer is mapped to GEMMs by im2col: M = output pixels x batch, N = filters,
+K = filter_h x filter_w x channels.  The appended columns:
+- ``groups``: a grouped conv (depthwise: groups = channels) is ``groups`` GEMMs of
+  M x (N / groups) x (K / groups), run back to back;
+- ``op``: ``conv``, ``linear`` (a 1x1 conv on an ifmap_h x ifmap_w grid of tokens; 1 x 1 for a
+  plain FC layer) or ``matmul`` (a product of two activations such as attention's QK^T and AV:
+  an (ifmap_h x ifmap_w) x channels matrix times a channels x num_filters one, 1x1 filter);
+  rows that run on the host may name any op (``pool``, ``softmax``, ``norm``, ``add``, ...);
+- ``runs_on``: ``array``, or ``host`` for an op the array does not run: it takes no array
+  cycles, and its input (ifmap_h x ifmap_w x channels) and output (the window's ofmap_h x
+  ofmap_w x num_filters) are the element counts the memory model moves;
+- ``batch``: independent copies of the row per input, for a matmul (its leading dimensions,
+  e.g. the attention heads: ``batch`` GEMMs, their second operand differing per copy) or a host
+  op; a conv or linear row folds its repeats into ifmap_h instead.
+The writer appends only as many of these columns as the workload needs, so a plain conv network
+keeps the first header.
 """
 from __future__ import annotations
 
@@ -21,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from .fileio import write_atomic
-from .formats import ALLOWED_BITS, ALLOWED_BITS_TEXT, FP32_BITS, TRACE_COLUMNS
+from .formats import (ALLOWED_BITS, ALLOWED_BITS_TEXT, FP32_BITS, GEMM_OPS, HOST_OPS, RUNS_ON,
+                      TRACE_COLUMNS, TRACE_OPTIONAL_COLUMNS, TWO_INPUT_OPS)
 
 SCALESIM_CONV_COLUMNS = ("layer name", "ifmap height", "ifmap width", "filter height",
                          "filter width", "channels", "num filter", "strides")
@@ -32,7 +49,11 @@ WIDEN_CHOICES = ("none", "first30", "all")
 
 @dataclass(frozen=True)
 class Layer:
-    """One conv or linear layer (a linear layer is a 1x1 conv on a 1x1 input)."""
+    """One row of a network: a conv, linear or matmul on the array, or an op on the host.
+
+    A linear layer is a 1x1 conv on an ifmap_h x ifmap_w grid of tokens (1 x 1 for one input
+    vector); see the module docstring for ``groups``, ``op``, ``runs_on`` and ``batch``.
+    """
 
     name: str
     ifmap_h: int
@@ -48,10 +69,14 @@ class Layer:
     # SCALE-Sim sizes its output by ceil((H - R + S) / S) on pre-padded sizes; our traces use
     # PyTorch's floor((H + 2p - R) / S) + 1.  The flag keeps a topology's own convention.
     ceil_mode: bool = False
+    groups: int = 1
+    op: str = "conv"
+    runs_on: str = "array"
+    batch: int = 1
 
     def __post_init__(self) -> None:
         for field in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters",
-                      "stride"):
+                      "stride", "groups", "batch"):
             value = getattr(self, field)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"layer {self.name!r}: {field}={value!r} must be an integer >= 1")
@@ -65,6 +90,32 @@ class Layer:
             raise ValueError(f"layer {self.name!r}: filter {self.filter_h}x{self.filter_w} is larger "
                              f"than the padded input {self.ifmap_h + 2 * self.pad}x"
                              f"{self.ifmap_w + 2 * self.pad}")
+        self._check_op()
+
+    def _check_op(self) -> None:
+        where = f"layer {self.name!r}"
+        if self.runs_on not in RUNS_ON:
+            raise ValueError(f"{where}: runs_on={self.runs_on!r}; allowed values are array, host")
+        if not isinstance(self.op, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", self.op):
+            raise ValueError(f"{where}: op={self.op!r} must be a lower-case name such as "
+                             f"{', '.join(GEMM_OPS)} or pool")
+        if self.runs_on == "array" and self.op not in GEMM_OPS:
+            raise ValueError(f"{where}: op={self.op!r} does not run on the array; allowed "
+                             f"there are {', '.join(GEMM_OPS)} (or give runs_on=host)")
+        if self.groups > 1 and (self.op != "conv" or self.channels % self.groups
+                                or self.num_filters % self.groups):
+            raise ValueError(f"{where}: groups={self.groups} needs a conv whose channels "
+                             f"({self.channels}) and num_filters ({self.num_filters}) it divides")
+        if self.op in ("linear", "matmul") and (self.filter_h, self.filter_w, self.stride,
+                                                self.pad) != (1, 1, 1, 0):
+            raise ValueError(f"{where}: a {self.op} row has a 1x1 filter, stride 1 and pad 0")
+        if self.batch > 1 and self.op in ("conv", "linear") and self.runs_on == "array":
+            raise ValueError(f"{where}: batch={self.batch} on a {self.op} row: its copies share "
+                             "the weights, so fold them into ifmap_h (M) instead")
+
+    @property
+    def on_array(self) -> bool:
+        return self.runs_on == "array"
 
     @property
     def ofmap_h(self) -> int:
@@ -75,18 +126,55 @@ class Layer:
         return _out_size(self.ifmap_w, self.filter_w, self.stride, self.pad, self.ceil_mode)
 
     def gemm(self, batch: int = 1) -> tuple[int, int, int]:
-        """(M, N, K) of the layer's im2col GEMM for a batch of inputs."""
-        return (batch * self.ofmap_h * self.ofmap_w, self.num_filters,
-                self.filter_h * self.filter_w * self.channels)
+        """(M, N, K) of each of the layer's GEMMs for a batch of inputs; (0, 0, 0) on the host.
+
+        A matmul's inputs are separate GEMMs (:meth:`gemm_count`); a conv's or linear's share
+        the weights, so they stack into M."""
+        if not self.on_array:
+            return 0, 0, 0
+        pixels = self.ofmap_h * self.ofmap_w
+        return (pixels if self.op == "matmul" else batch * pixels,
+                self.num_filters // self.groups,
+                self.filter_h * self.filter_w * self.channels // self.groups)
+
+    def gemm_count(self, batch: int = 1) -> int:
+        """How many GEMMs of shape :meth:`gemm` the layer runs: groups x batch copies (x the
+        inputs, for a matmul); 0 on the host."""
+        if not self.on_array:
+            return 0
+        return self.groups * self.batch * (batch if self.op == "matmul" else 1)
+
+    def sizes(self, batch: int = 1) -> dict[str, int]:
+        """GEMM shape and count, and the elements the memory model moves, for a batch of inputs.
+
+        ``ifmap_elems``: the input read (a two-input host op such as add reads two);
+        ``filter_elems``: the second GEMM operand (a matmul's is an activation);
+        ``weight_elems``: weights held for the array; ``ofmap_elems``: the output written.
+        """
+        m, n, k = self.gemm(batch)
+        gemms = self.gemm_count(batch)
+        copies = self.batch * batch
+        ifmap = self.ifmap_h * self.ifmap_w * self.channels * copies
+        if not self.on_array:
+            ifmap *= 2 if self.op in TWO_INPUT_OPS else 1
+            ofmap = self.ofmap_h * self.ofmap_w * self.num_filters * copies
+        else:
+            ofmap = gemms * m * n
+        return {"M": m, "N": n, "K": k, "gemms": gemms, "ifmap_elems": ifmap,
+                "filter_elems": gemms * k * n if self.op == "matmul" else self.weight_count,
+                "weight_elems": self.weight_count, "ofmap_elems": ofmap}
 
     @property
     def weight_count(self) -> int:
-        return self.filter_h * self.filter_w * self.channels * self.num_filters
+        """Weights of a conv or linear row on the array (a matmul has none)."""
+        if not self.on_array or self.op == "matmul":
+            return 0
+        return self.filter_h * self.filter_w * self.channels // self.groups * self.num_filters
 
     @property
     def macs(self) -> int:
         m, n, k = self.gemm()
-        return m * n * k
+        return self.gemm_count() * m * n * k
 
 
 @dataclass(frozen=True)
@@ -102,8 +190,19 @@ class Workload:
             raise ValueError(f"workload {self.name!r} has no layers")
 
     def gemms(self, batch: int = 1) -> np.ndarray:
-        """An (L, 3) int64 array of every layer's (M, N, K)."""
+        """An (L, 3) int64 array of every layer's (M, N, K) (see ``Layer.gemm``)."""
         return np.array([layer.gemm(batch) for layer in self.layers], dtype=np.int64)
+
+    def sizes(self, batch: int = 1) -> dict[str, np.ndarray]:
+        """``Layer.sizes`` of every layer as int64 columns, plus layer, op and runs_on."""
+        rows = [layer.sizes(batch) for layer in self.layers]
+        columns: dict[str, np.ndarray] = {
+            "layer": np.array([layer.name for layer in self.layers], dtype=object),
+            "op": np.array([layer.op for layer in self.layers], dtype=object),
+            "runs_on": np.array([layer.runs_on for layer in self.layers], dtype=object)}
+        for name in rows[0]:
+            columns[name] = np.array([row[name] for row in rows], dtype=np.int64)
+        return columns
 
 
 def _out_size(size: int, filt: int, stride: int, pad: int, ceil_mode: bool) -> int:
@@ -143,7 +242,7 @@ def resnet_cifar(depth: int, width: float = 1, widen: str | None = None, in_chan
                               wbits, abits)
                 layers.append(layer)
                 size, channels = layer.ofmap_h, out_channels
-    layers.append(Layer("fc", 1, 1, 1, 1, channels, num_classes, 1, 0, *end_bits))
+    layers.append(Layer("fc", 1, 1, 1, 1, channels, num_classes, 1, 0, *end_bits, op="linear"))
     return Workload(f"resnet{depth}", tuple(layers))
 
 
@@ -200,8 +299,9 @@ def read_workload(path: str | os.PathLike, wbits: int = 2, abits: int = 8) -> Wo
     body = rows[1:]
     if not body:
         raise ValueError(f"trace {str(path)!r}: a header but no layers")
-    if header == TRACE_COLUMNS:
-        layers = [_trace_row(path, i, row) for i, row in enumerate(body, start=2)]
+    optional = _optional_trace_columns(header)
+    if optional is not None:
+        layers = [_trace_row(path, i, row, optional) for i, row in enumerate(body, start=2)]
     elif header[:len(SCALESIM_CONV_COLUMNS)] == SCALESIM_CONV_COLUMNS:
         layers = [_scalesim_conv_row(path, i, row, wbits, abits) for i, row in enumerate(body, 2)]
     elif header[:4] == SCALESIM_GEMM_COLUMNS:
@@ -209,7 +309,8 @@ def read_workload(path: str | os.PathLike, wbits: int = 2, abits: int = 8) -> Wo
     else:
         raise ValueError(
             f"trace {str(path)!r}: unrecognised header {','.join(rows[0])!r}; expected "
-            f"{','.join(TRACE_COLUMNS)!r}, a SCALE-Sim conv topology, or 'Layer, M, N, K,'")
+            f"{','.join(TRACE_COLUMNS)!r} (then optionally {','.join(TRACE_OPTIONAL_COLUMNS)!r}"
+            f"), a SCALE-Sim conv topology, or 'Layer, M, N, K,'")
     npz = path.with_suffix(".npz")
     return Workload(path.stem, tuple(layers), str(npz) if npz.is_file() else None)
 
@@ -239,9 +340,35 @@ def _wrap(path: Path, line: int, make):
         raise ValueError(f"trace {str(path)!r} line {line}: {err}") from None
 
 
-def _trace_row(path: Path, line: int, row: list[str]) -> Layer:
+def _optional_trace_columns(header: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The appended columns a trace header carries (a leading part of them), or None if the
+    header is not our trace's."""
+    extra = header[len(TRACE_COLUMNS):]
+    if header[:len(TRACE_COLUMNS)] != TRACE_COLUMNS or extra != tuple(
+            TRACE_OPTIONAL_COLUMNS)[:len(extra)]:
+        return None
+    return extra
+
+
+def _trace_row(path: Path, line: int, row: list[str], optional: tuple[str, ...] = ()) -> Layer:
     v = _ints(path, line, row, TRACE_COLUMNS[1:])
-    return _wrap(path, line, lambda: Layer(row[0], *v))
+    if len(row) > len(TRACE_COLUMNS) + len(optional):
+        raise ValueError(f"trace {str(path)!r} line {line}: {len(row)} fields, more than the "
+                         f"header's {len(TRACE_COLUMNS) + len(optional)}")
+    cells = dict(zip(optional, row[len(TRACE_COLUMNS):]))
+    extra = {}
+    for name, default in TRACE_OPTIONAL_COLUMNS.items():
+        cell = cells.get(name, "")
+        if cell == "":
+            extra[name] = default
+        elif isinstance(default, int):
+            if not re.fullmatch(r"[+-]?\d+", cell):
+                raise ValueError(f"trace {str(path)!r} line {line}: {name}={cell!r} is not an "
+                                 "integer")
+            extra[name] = int(cell)
+        else:
+            extra[name] = cell.lower()
+    return _wrap(path, line, lambda: Layer(row[0], *v, **extra))
 
 
 def _scalesim_conv_row(path: Path, line: int, row: list[str], wbits: int, abits: int) -> Layer:
@@ -260,16 +387,21 @@ def _scalesim_gemm_row(path: Path, line: int, row: list[str], wbits: int, abits:
 # ----------------------------------------------------------------------------- writing files
 
 def trace_csv_text(workload: Workload) -> str:
-    """The workload as our trace CSV (DESIGN.md)."""
+    """The workload as our trace CSV (DESIGN.md), with as many of the appended columns as its
+    layers need (none for a network of plain convs)."""
+    optional = list(TRACE_OPTIONAL_COLUMNS)
+    needed = max((i + 1 for layer in workload.layers for i, name in enumerate(optional)
+                  if getattr(layer, name) != TRACE_OPTIONAL_COLUMNS[name]), default=0)
+    columns = TRACE_COLUMNS + tuple(optional[:needed])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(TRACE_COLUMNS)
+    writer.writerow(columns)
     for layer in workload.layers:
         if layer.ceil_mode:
             raise ValueError(f"layer {layer.name!r} uses SCALE-Sim's ceil sizing; write it as a "
                              "SCALE-Sim topology instead")
         writer.writerow([getattr(layer, column) if column != "layer" else layer.name
-                         for column in TRACE_COLUMNS])
+                         for column in columns])
     return out.getvalue()
 
 
@@ -284,6 +416,10 @@ def scalesim_topology_text(workload: Workload) -> str:
     lines = ["Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
              "Num Filter, Strides,"]
     for layer in workload.layers:
+        if (layer.groups, layer.batch, layer.runs_on) != (1, 1, "array") or layer.op == "matmul":
+            raise ValueError(f"layer {layer.name!r} ({layer.op}, groups={layer.groups}, "
+                             f"batch={layer.batch}, on the {layer.runs_on}) has no SCALE-Sim "
+                             "conv-topology form; SCALE-Sim runs single convs and GEMMs only")
         padded_h = (layer.ofmap_h - 1) * layer.stride + layer.filter_h
         padded_w = (layer.ofmap_w - 1) * layer.stride + layer.filter_w
         lines.append(f"{layer.name}, {padded_h}, {padded_w}, {layer.filter_h}, {layer.filter_w}, "
@@ -294,7 +430,10 @@ def scalesim_topology_text(workload: Workload) -> str:
 # ----------------------------------------------------------------------------- operand codes
 
 def load_operands(workload: Workload, layer: Layer) -> tuple[np.ndarray, np.ndarray] | None:
-    """The layer's integer codes from the workload's .npz: A (M x K) and W (K x N), or None."""
+    """The layer's integer codes from the workload's .npz: A (M x K) and W (K x N), or None.
+
+    A layer of G > 1 GEMMs (groups, a matmul's batch) holds them stacked: (G, M, K), (G, K, N).
+    """
     return load_all_operands(workload).get(layer.name)
 
 
@@ -306,7 +445,7 @@ def load_all_operands(workload: Workload) -> dict[str, tuple[np.ndarray, np.ndar
     with np.load(workload.operands_path) as data:
         for layer in workload.layers:
             a_key, w_key = f"{layer.name}/a", f"{layer.name}/w"
-            if a_key in data.files and w_key in data.files:
+            if layer.on_array and a_key in data.files and w_key in data.files:
                 found[layer.name] = _checked_operands(workload, layer, data[a_key], data[w_key])
     return found
 
@@ -315,12 +454,16 @@ def _checked_operands(workload: Workload, layer: Layer, activations: np.ndarray,
                       weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a_key, w_key = f"{layer.name}/a", f"{layer.name}/w"
     _, n, k = layer.gemm()
-    if weights.shape != (k, n):
+    # A layer of several GEMMs (groups, a matmul's batch) stacks them on a leading axis.
+    lead = () if layer.gemm_count() == 1 else (layer.gemm_count(),)
+    names = "" if not lead else "G, "
+    if weights.shape != lead + (k, n):
         raise ValueError(f"{workload.operands_path}: {w_key} has shape {weights.shape}, "
-                         f"expected (K, N) = ({k}, {n})")
-    if activations.ndim != 2 or activations.shape[1] != k:
+                         f"expected ({names}K, N) = {lead + (k, n)}")
+    if activations.ndim != len(lead) + 2 or activations.shape[:len(lead)] != lead or \
+            activations.shape[-1] != k:
         raise ValueError(f"{workload.operands_path}: {a_key} has shape {activations.shape}, "
-                         f"expected (M, {k})")
+                         f"expected ({names}M, K) = {lead + ('M', k)}")
     return activations, weights
 
 
@@ -351,7 +494,8 @@ def weights_to_gemm(filters: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(filters.transpose(2, 3, 1, 0)).reshape(-1, n)
 
 
-__all__ = ["Layer", "Workload", "TRACE_COLUMNS", "RESNET_DEPTHS", "WIDEN_CHOICES", "builtin",
+__all__ = ["Layer", "Workload", "TRACE_COLUMNS", "TRACE_OPTIONAL_COLUMNS", "GEMM_OPS",
+           "RUNS_ON", "HOST_OPS", "RESNET_DEPTHS", "WIDEN_CHOICES", "builtin",
            "builtin_names", "resnet_cifar", "stage_filters",
            "read_workload", "write_trace", "trace_csv_text", "scalesim_topology_text",
            "load_operands", "load_all_operands", "im2col", "weights_to_gemm",

@@ -19,7 +19,8 @@ from accelsim.formats import BITS_PER_KB
 from .space import HARDWARE_COLUMNS, Network, config_of
 
 ENGINES = ("analytic", "cycle")
-LAYER_COLUMNS = ("layer", "M", "N", "K", "ifmap_elems", "filter_elems", "ofmap_elems")
+LAYER_COLUMNS = ("layer", "M", "N", "K", "gemms", "ifmap_elems", "filter_elems", "weight_elems",
+                 "ofmap_elems")
 COUNT_COLUMNS = ("folds", "clocks", "cycles", "macs", "utilization", "ifmap_sram_reads",
                  "filter_sram_reads", "ofmap_sram_writes", "ofmap_sram_reads")
 
@@ -44,12 +45,19 @@ def layer_frame(points: pd.DataFrame, network: Network) -> pd.DataFrame:
     batch = columns["batch"]
     columns["layer"] = pd.Categorical.from_codes(np.tile(np.arange(n_layers), n_points),
                                                  categories=layers["layer"].tolist())
-    for column in ("M", "ifmap_elems", "ofmap_elems"):
-        columns[column] = np.tile(layers[column].to_numpy(), n_points) * batch
-    for column in ("N", "K", "filter_elems"):
+    # Layer.sizes at the point's batch: inputs stack into M where they share the weights, and
+    # multiply the GEMMs (and a matmul's second operand) where they do not.
+    per_input = np.tile(layers["per_input_gemms"].to_numpy(), n_points)
+    for column in ("M", "N", "K", "gemms", "ifmap_elems", "filter_elems", "weight_elems",
+                   "ofmap_elems"):
         columns[column] = np.tile(layers[column].to_numpy(), n_points)
+    for column in ("ifmap_elems", "ofmap_elems"):
+        columns[column] = columns[column] * batch
+    columns["M"] = np.where(per_input, columns["M"], columns["M"] * batch)
+    for column in ("gemms", "filter_elems"):
+        columns[column] = np.where(per_input, columns[column] * batch, columns[column])
     counts = gemm_counts(columns["M"], columns["N"], columns["K"], columns["rows"],
-                         columns["cols"], codes)
+                         columns["cols"], codes, columns["gemms"])
     columns.update({column: counts[column] for column in COUNT_COLUMNS})
     columns["busy_pe_cycles"] = counts["macs"]  # in closed form every MAC busies one PE cycle
     columns["zero_weight_macs"] = np.full(n_points * n_layers, np.nan)
@@ -116,7 +124,7 @@ def summarise(points: pd.DataFrame, frame: pd.DataFrame, table=None) -> pd.DataF
     out["dram_write_kb_per_inference"] = cost["dram_write_bits"].to_numpy() / BITS_PER_KB / batch
     # The paper's compute cost (its footnote 2): FMAs x (weight bits + activation bits).
     out["compute_cost_mac_bits"] = out["macs_per_inference"] * (out["wbits"] + out["abits"])
-    out["weight_memory_kb"] = (_per_point(frame["filter_elems"].to_numpy(), n)
+    out["weight_memory_kb"] = (_per_point(frame["weight_elems"].to_numpy(), n)
                                * out["wbits"].to_numpy() / BITS_PER_KB)
     # Inference keeps one layer's input and output alive at a time: the largest such pair.
     live = frame["ifmap_elems"].to_numpy() + frame["ofmap_elems"].to_numpy()

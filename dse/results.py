@@ -7,7 +7,8 @@ top-1 error in %, source ``paper:TableN``): Table 1 baseline, Table 2 WRPN (firs
 layers widened), Table 3 Apprentice (teacher ResNet-101), Table 4 WRPN + Apprentice.
 ``training`` appends ``measured`` rows to its own CSV; they join the same way.
 
-The join key is (model, dataset, wbits, abits, widen, width, teacher).  Measured rows win over
+The join key is (model, dataset, wbits, abits, widen, width, teacher, policy; the policy is a
+per-layer width assignment's id, empty for uniform widths).  Measured rows win over
 published ones (their mean over seeds); a point with no matching row gets an empty accuracy,
 never an estimate.  Rows of different activation quantizers (``quantizer``: ``wrpn``, the
 paper's fixed clip, or ``pact``) are never averaged together: where several were measured for
@@ -24,7 +25,7 @@ import pandas as pd
 
 from accelsim.formats import ACCURACY_COLUMNS, ACCURACY_DEFAULTS, normalise_dataset
 
-JOIN_KEY = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher")
+JOIN_KEY = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher", "policy")
 PAPER_CSV = Path(__file__).with_name("paper_accuracy.csv")
 # The rows this project measured itself (``python -m experiments.reproduce --preset quick``),
 # committed at the top of the repository: present in a checkout and its editable install.
@@ -122,7 +123,9 @@ def best_known(table: pd.DataFrame) -> pd.DataFrame:
 def join_accuracy(points: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Points with ``top1_err_pct``, ``accuracy_source`` and ``scheme`` added (empty if unknown)."""
     known = best_known(shipped_accuracy() if table is None else table)
-    key = points[list(JOIN_KEY)].copy()
+    key = points.reindex(columns=list(JOIN_KEY)).copy()
+    # Points without a policy column are the uniform widths of their row.
+    key["policy"] = key["policy"].astype(object).where(key["policy"].notna(), "").astype(str)
     key["teacher"] = key["teacher"].map(normalise_teacher)
     key["widen"] = key["widen"].astype(str).str.lower()
     key["dataset"] = key["dataset"].map({d: normalise_dataset(d) for d in key["dataset"].unique()})

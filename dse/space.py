@@ -17,6 +17,7 @@ from accelsim import cli
 from accelsim.cli import UsageError as CommandLineError
 from accelsim.config import DATAFLOWS, ArrayConfig
 from accelsim.formats import DATASET_SHAPES, normalise_dataset
+from accelsim.onnx_import import read_onnx
 from accelsim.workload import WIDEN_CHOICES, Workload, builtin, builtin_names, read_workload
 
 # Hardware columns of a point, in output order; each is one ArrayConfig field or the batch.
@@ -139,21 +140,18 @@ class Network:
     dataset: str
     width: float
     widen: str
-    layers: pd.DataFrame  # layer, M, N, K, ifmap_elems, filter_elems, ofmap_elems (batch 1)
+    # layer, op, runs_on, M, N, K, gemms, ifmap_elems, filter_elems, weight_elems, ofmap_elems
+    # (Layer.sizes at batch 1) and per_input_gemms: whether a batch multiplies the row's GEMMs
+    # (a matmul: each input brings its own second operand) rather than stacking into M
+    layers: pd.DataFrame
     workload: Workload    # the same layers, for the cycle-level engine
 
     @classmethod
     def from_workload(cls, workload: Workload, model: str, dataset: str, width: float,
                       widen: str) -> "Network":
-        gemms = workload.gemms(1)
-        layers = pd.DataFrame({
-            "layer": [layer.name for layer in workload.layers],
-            "M": gemms[:, 0], "N": gemms[:, 1], "K": gemms[:, 2],
-            "ifmap_elems": np.array([l.ifmap_h * l.ifmap_w * l.channels
-                                     for l in workload.layers], dtype=np.int64),
-        })
-        layers["filter_elems"] = layers["K"] * layers["N"]
-        layers["ofmap_elems"] = layers["M"] * layers["N"]
+        layers = pd.DataFrame(workload.sizes(1))
+        layers["per_input_gemms"] = np.array([layer.op == "matmul" or not layer.on_array
+                                              for layer in workload.layers])
         return cls(model, dataset, float(width), widen, layers, workload)
 
 
@@ -162,18 +160,23 @@ DATASETS = DATASET_SHAPES
 
 
 def build_networks(model: str | None, trace: str | None, widths: list[float], widens: list[str],
-                   dataset: str) -> list[Network]:
-    """The network variants of a sweep: a built-in model at each width/widen, or one trace file.
+                   dataset: str, onnx: str | None = None,
+                   input_shape: tuple[int, ...] | None = None) -> list[Network]:
+    """The network variants of a sweep: a built-in model at each width/widen, or one trace or
+    ONNX file (``input_shape``: its input's shape where the file leaves it dynamic).
 
-    A trace's shapes come from the file; ``--width``/``--widen``/``--dataset`` then only label
+    A file's shapes come from the file; ``--width``/``--widen``/``--dataset`` then only label
     it for the accuracy join.
     """
-    if trace is not None:
+    if trace is not None or onnx is not None:
         try:
-            workload = read_workload(trace)
+            workload = (read_workload(trace) if trace is not None
+                        else read_onnx(onnx, input_shape=input_shape))
         except ValueError as err:
-            raise UsageError("--trace", f"{err}; accepts our trace CSV or a SCALE-Sim "
-                                        "topology") from None
+            if trace is not None:
+                raise UsageError("--trace", f"{err}; accepts our trace CSV or a SCALE-Sim "
+                                            "topology") from None
+            raise UsageError("--onnx", str(err)) from None
         return [Network.from_workload(workload, workload.name.lower(), dataset, width, widen)
                 for width in widths for widen in widens]
     name = (model or DEFAULT_MODEL).lower()
@@ -194,11 +197,12 @@ def build_networks(model: str | None, trace: str | None, widths: list[float], wi
 
 
 def build_workloads(models: list[str], traces: list[str], datasets: list[str],
-                    widths: list[float], widens: list[str]) -> list[Network]:
-    """Every network variant of a sweep: each built-in model and each trace, on each data set,
-    at each width and widening (in that order, the first varying slowest).  Neither models
-    nor traces: the default model."""
-    if not models and not traces:
+                    widths: list[float], widens: list[str], onnx: str | None = None,
+                    input_shape: tuple[int, ...] | None = None) -> list[Network]:
+    """Every network variant of a sweep: each built-in model, each trace and the ONNX file, on
+    each data set, at each width and widening (in that order, the first varying slowest).  No
+    network given: the default model."""
+    if not models and not traces and onnx is None:
         models = [DEFAULT_MODEL]
     networks = []
     for model in models:
@@ -207,6 +211,9 @@ def build_workloads(models: list[str], traces: list[str], datasets: list[str],
     for trace in traces:
         for dataset in datasets:
             networks += build_networks(None, trace, widths, widens, dataset)
+    if onnx is not None:
+        for dataset in datasets:
+            networks += build_networks(None, None, widths, widens, dataset, onnx, input_shape)
     return networks
 
 

@@ -28,6 +28,8 @@ from accelsim import cli
 from accelsim.cost import load_table
 from accelsim.fileio import write_atomic
 from accelsim.formats import COLUMNS, metric_sense, normalise_dataset
+from accelsim.graph import parse_shape
+from accelsim.proc import die_with_parent
 from accelsim.workload import WIDEN_CHOICES, builtin_names
 
 from . import fronts, results
@@ -66,9 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
                                "combination is swept)")
     net.add_argument("--model", default=None,
                      help=f"built-in network(s): {', '.join(builtin_names())} (default "
-                          f"{DEFAULT_MODEL} unless --trace is given)")
+                          f"{DEFAULT_MODEL} unless --trace or --onnx is given)")
     net.add_argument("--trace", default=None,
                      help="trace CSV(s) or SCALE-Sim topologies, swept beside any --model")
+    net.add_argument("--onnx", default=None, help="an ONNX model, swept beside any --model and "
+                                                  "--trace (GEMM ops on the array, widths from "
+                                                  "its QONNX / QCDQ annotations)")
+    net.add_argument("--input", default=None, help="with --onnx: the input's shape, e.g. "
+                                                   "1,3,224,224, where the file leaves it "
+                                                   "dynamic")
     net.add_argument("--dataset", default="cifar10",
                      help="data set(s): cifar10, fashion-mnist shape a built-in model's input; "
                           "for a trace only a label for the accuracy join")
@@ -114,12 +122,21 @@ def space_from_args(args: argparse.Namespace) -> DesignSpace:
     models = parse_values("--model", args.model, "str") if args.model is not None else []
     traces = _paths("--trace", args.trace)
     datasets = [normalise_dataset(d) for d in parse_values("--dataset", args.dataset, "str")]
+    input_shape = None
+    if args.input is not None:
+        if args.onnx is None:
+            raise UsageError("--input", "goes with --onnx (a trace or built-in has its shapes)")
+        try:
+            input_shape = parse_shape(args.input, flag="")
+        except ValueError as err:
+            raise UsageError("--input", str(err)) from None
     widths = parse_values("--width", args.width, "float", low=1e-9,
                           accepts="filter multipliers > 0 (1, 2, 1:3:0.5)")
     widens = parse_values("--widen", args.widen, "str", allowed=WIDEN_CHOICES)
     teachers = [results.normalise_teacher(t)
                 for t in parse_values("--teacher", args.teacher, "str")]
-    networks = build_workloads(models, traces, list(dict.fromkeys(datasets)), widths, widens)
+    networks = build_workloads(models, traces, list(dict.fromkeys(datasets)), widths, widens,
+                               args.onnx, input_shape)
     return DesignSpace(hardware, networks, list(dict.fromkeys(teachers)))
 
 
@@ -202,7 +219,8 @@ def run_points(points: pd.DataFrame, networks, engine: str, scheduler: str, work
             for chunk in chunks:
                 on_done(evaluate(chunk, networks, engine, table))
             return
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
+                                 initializer=die_with_parent) as pool:
             futures = [pool.submit(evaluate, chunk, networks, engine, table) for chunk in chunks]
             try:
                 for future in as_completed(futures):
@@ -254,7 +272,10 @@ def fingerprint(args: argparse.Namespace, engine: str) -> str:
         for path in _paths("--trace", args.trace):  # one trace: the key older journals have
             key = "trace_sha256" if path == args.trace else f"trace_sha256:{path}"
             fields[key] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    if args.table is not None:  # only when given, so that older journals keep their ids
+    if args.onnx is not None:  # only when given, so that older journals keep their ids
+        fields.update(onnx_sha256=hashlib.sha256(Path(args.onnx).read_bytes()).hexdigest(),
+                      input=args.input)
+    if args.table is not None:
         fields["table_sha256"] = hashlib.sha256(Path(args.table).read_bytes()).hexdigest()
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from accelsim.cli import ArgumentParser, UsageError
+from accelsim.fileio import write_atomic
 from accelsim.formats import ACCURACY_DEFAULTS
 from dse.results import PAPER_CSV
 
@@ -482,8 +483,7 @@ def figure(inp: Inputs, c: pd.DataFrame):
 def write_png(fig, path: Path) -> None:
     """Static PNG with kaleido on Debian's chromium (never kaleido.get_chrome: it downloads)."""
     os.environ.setdefault("BROWSER_PATH", "/usr/bin/chromium")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_image(str(path), format="png", scale=1)
+    write_atomic(path, fig.to_image(format="png", scale=1))
 
 
 # ----------------------------------------------------------------------------- the report
@@ -652,8 +652,7 @@ def write(root: str | os.PathLike, out: str | os.PathLike, png: str | os.PathLik
             link = os.path.relpath(png.resolve(), out.resolve().parent)
         except Exception as err:  # no chromium / kaleido: the report still gets its tables
             print(f"warning: no figure ({type(err).__name__}: {err})", file=sys.stderr)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(inp, link))
+    write_atomic(out, render(inp, link))
     return out
 
 

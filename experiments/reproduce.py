@@ -40,12 +40,13 @@ import torch  # noqa: E402
 from accelsim.cli import ArgumentParser, UsageError  # noqa: E402
 from accelsim.cost.report import compare_text  # noqa: E402
 from accelsim.fileio import write_atomic  # noqa: E402
+from accelsim.proc import die_with_parent  # noqa: E402
 from accelsim.formats import ACCURACY_COLUMNS, DATASET_SHAPES  # noqa: E402
 from dse import sweep  # noqa: E402
 from training import data as datasets  # noqa: E402
 from training import footprint  # noqa: E402
 from training.quant import DEFAULT_ACT_QUANTIZER  # noqa: E402
-from training.train import RunConfig, UserError, run  # noqa: E402
+from training.train import RunConfig, UserError, run, set_threads  # noqa: E402
 
 # Table number -> (widen, distilled), the layout of the paper's Tables 1-4.
 TABLES = {1: ("none", False), 2: ("first30", False), 3: ("none", True), 4: ("first30", True)}
@@ -281,7 +282,10 @@ def _synthetic_shape() -> dict:
 
 
 def _worker_start(threads: int) -> None:
+    """A worker's set-up: its share of the threads, and (Linux) death with the parent, so that
+    a reproduction killed with SIGKILL leaves no worker training on."""
     torch.set_num_threads(threads)
+    die_with_parent()
 
 
 def train_grid(p: Preset, root: Path, device: str = "cpu", data_dir: str | None = None,
@@ -349,11 +353,11 @@ def collect(root: Path) -> list[dict]:
     if not records:
         return records
     acc = pd.concat(rows, ignore_index=True)[list(ACCURACY_COLUMNS)]
-    acc.to_csv(root / "accuracy.csv", index=False)
+    write_atomic(root / "accuracy.csv", acc.to_csv(index=False))
     flat = pd.DataFrame([{k: v for k, v in r.items() if k != "history"} for r in records])
-    flat.to_csv(root / "runs.csv", index=False)
+    write_atomic(root / "runs.csv", flat.to_csv(index=False))
     hist = pd.DataFrame([dict(name=r["name"], **h) for r in records for h in r["history"]])
-    hist.to_csv(root / "history.csv", index=False)
+    write_atomic(root / "history.csv", hist.to_csv(index=False))
     return records
 
 
@@ -364,7 +368,7 @@ def paper_costs(path: Path) -> None:
     rows = [footprint.compute_cost(m, 1, widen, w, a)
             for m in ("resnet44", "resnet56") for widen in ("none", "first30")
             for w, a in FULL_CELLS]
-    pd.DataFrame(rows).to_csv(path, index=False)
+    write_atomic(path, pd.DataFrame(rows).to_csv(index=False))
 
 
 class StepFailed(Exception):
@@ -438,9 +442,13 @@ def reproduce(preset: str | Preset, out: str | os.PathLike, device: str = "cpu",
     if jobs < 1:
         raise UserError(f"--jobs {jobs}: must be >= 1")
     root = Path(out)
-    root.mkdir(parents=True, exist_ok=True)
     dataset = dataset or p.dataset
     _check_same_schedule(root / "preset.json", p, dataset)
+    datasets.load(dataset, data_dir, 1, 0)  # a missing data set fails here, before any file
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {root}: cannot create it ({err.strerror})") from None
     _write_json(root / "preset.json", dict(asdict(p), dataset=dataset, device=device))
     start = time.perf_counter()
     train_grid(p, root, device, data_dir, dataset, log, jobs)
@@ -479,8 +487,7 @@ def main(argv: list[str] | None = None) -> int:
                          "without it elsewhere to write the report")
     try:
         a = ap.parse_args(argv)
-        if a.threads is not None:
-            torch.set_num_threads(max(1, a.threads))
+        set_threads(a.threads)
         reproduce(a.preset, a.out, a.device, a.dataset, a.data_dir,
                   log=lambda line: print(line, flush=True), jobs=a.jobs,
                   train_only=a.train_only)

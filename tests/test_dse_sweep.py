@@ -242,3 +242,36 @@ def test_malformed_trace_and_unwritable_out(tmp_path):
         assert done.stderr.count("\n") == 1 and flag in done.stderr, done.stderr
         assert "Traceback" not in done.stderr and done.stdout == ""
     assert not (tmp_path / "o").exists()
+
+
+def test_sweep_of_a_trace_with_grouped_matmul_and_host_rows(tmp_path):
+    from accelsim.workload import Layer, Workload, write_trace
+    net = Workload("mixed", (
+        Layer("dw", 8, 8, 3, 3, 16, 16, 1, 1, groups=16),
+        Layer("pool", 8, 8, 2, 2, 16, 16, 2, 0, op="pool", runs_on="host"),
+        Layer("proj", 6, 1, 1, 1, 16, 24, op="linear"),
+        Layer("qk", 6, 1, 1, 1, 8, 6, op="matmul", batch=3),
+        Layer("add", 6, 1, 1, 1, 24, 24, op="add", runs_on="host")))
+    trace = write_trace(net, tmp_path / "mixed.csv")
+    frames = {}
+    for engine in ("cycle", "analytic"):
+        out = tmp_path / engine
+        assert sweep.main(["--trace", str(trace), "--rows", "4,8", "--cols", "4",
+                           "--dataflow", "os,ws", "--batch", "1,2", "--engine", engine,
+                           "--progress", "off", "--workers", "1", "--out", str(out)]) == 0
+        frames[engine] = pd.read_csv(out / "sweep.csv")
+    cycle, closed = frames["cycle"], frames["analytic"]
+    for column in ("cycles", "stall_cycles", "total_cycles", "macs_per_inference",
+                   "weight_memory_kb", "activation_memory_kb", "dram_read_kb_per_inference"):
+        np.testing.assert_array_equal(cycle[column], closed[column], column)
+    np.testing.assert_allclose(cycle["energy_per_inference_uj"] - cycle["energy_mac_uj"],
+                               closed["energy_per_inference_uj"] - closed["energy_mac_uj"])
+    # each point equals simulate_network on the same design
+    point = closed.iloc[-1]
+    frame = simulate_network(net, ArrayConfig(rows=int(point["rows"]), cols=4,
+                                              dataflow=point["dataflow"]),
+                             batch=int(point["batch"]), engine="analytic")
+    assert point["total_cycles"] == frame["total_cycles"].sum()
+    assert point["macs_per_inference"] * point["batch"] == frame["macs"].sum()
+    # weights: the depthwise filters and the projection, not the matmul's second operand
+    assert closed["weight_memory_kb"].iloc[0] == (16 * 9 + 16 * 24) * 2 / 8 / 1024

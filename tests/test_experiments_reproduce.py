@@ -182,3 +182,17 @@ def test_a_failing_step_stops_the_run_and_writes_no_file(tmp_path, monkeypatch):
         rp.after_training(rp.PRESETS["tiny"], tmp_path, "synthetic", log=lambda s: None)
     assert (tmp_path / "pe_cost.txt").read_text() == "PE table\n"
     assert not (tmp_path / "sweep.csv").exists() and not (tmp_path / "pareto.csv").exists()
+
+
+def test_quantizer_choice_trains_each_row_once(tmp_path):
+    from experiments import quantizer_choice as qc
+    from training import quant
+
+    out = tmp_path / "choice.csv"
+    grid = [("resnet20", 2, 8, "wrpn", ""), ("resnet20", 2, 8, "pact", 10.0)]
+    schedule = dict(dataset="synthetic", width=0.25, epochs=1, subset=64, seed=0)
+    rows = qc.measure(out, grid, schedule, log=lambda s: None)
+    assert [(r["quantizer"], r["alpha_init"]) for r in rows] == [("wrpn", ""), ("pact", "10.0")]
+    assert quant.PACT_ALPHA_INIT == 4.0   # put back after the run
+    again = qc.measure(out, grid, schedule, log=lambda s: None)   # nothing left to train
+    assert again == rows and out.read_text().count("\n") == 3

@@ -7,7 +7,7 @@ import torch
 from training import models
 from training.quant import PACT_ALPHA_INIT
 from training.distill import (ApprenticeWeights, apprentice_loss, soft_cross_entropy,
-                              student_from_full_precision)
+                              start_from)
 
 
 def test_loss_on_a_hand_computed_case():
@@ -50,7 +50,8 @@ def test_scheme_c_starts_from_the_full_precision_copy(tmp_path):
     fp = models.build("resnet20", in_channels=1, image_size=28)
     fp(torch.rand(4, 1, 28, 28))
     models.save(fp, tmp_path / "fp.pt")
-    student = student_from_full_precision(tmp_path / "fp.pt", wbits=2, abits=8)
+    student = start_from(models.build("resnet20", in_channels=1, image_size=28, wbits=2,
+                                      abits=8), tmp_path / "fp.pt", full_precision=True)
     assert student.config.wbits == 2 and student.config.abits == 8
     lowered = student.state_dict()
     for name, a in fp.state_dict().items():
@@ -64,4 +65,10 @@ def test_scheme_c_starts_from_the_full_precision_copy(tmp_path):
     assert not torch.equal(student.eval()(x), fp.eval()(x))  # now it runs at low precision
     models.save(student, tmp_path / "low.pt")
     with pytest.raises(ValueError, match="full-precision"):
-        student_from_full_precision(tmp_path / "low.pt", 2, 8)
+        start_from(models.build("resnet20", in_channels=1, image_size=28, wbits=2, abits=8),
+                   tmp_path / "low.pt", full_precision=True)
+    # Any trained run can start a fine-tune; a checkpoint of another shape cannot.
+    start_from(models.build("resnet20", in_channels=1, image_size=28, wbits=4, abits=4),
+               tmp_path / "low.pt")
+    with pytest.raises(ValueError, match="architecture differs"):
+        start_from(models.build("resnet32", in_channels=1, image_size=28), tmp_path / "fp.pt")

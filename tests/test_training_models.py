@@ -7,6 +7,7 @@ import torch
 
 from accelsim.workload import load_operands, read_workload, resnet_cifar
 from training import models
+from training.quant import QConv2d, QLinear
 from training.trace import export, trace
 
 torch.set_num_threads(1)
@@ -24,6 +25,26 @@ def n_params(model):
 ])
 def test_imagenet_parameter_counts_match_references(name, reference):
     assert abs(n_params(models.build(name)) - reference) / reference < 0.005
+
+
+@pytest.mark.parametrize("name,reference", [
+    # torchvision's documented num_params (pytorch.org/vision/stable/models/generated/
+    # torchvision.models.{resnet18,mobilenet_v2,vit_b_16}.html, IMAGENET1K_V1 weights)
+    ("resnet18", 11_689_512), ("mobilenet_v2", 3_504_872), ("vit_b_16", 86_567_656)])
+def test_reference_models_have_torchvisions_parameter_counts(name, reference):
+    with torch.device("meta"):  # architecture only: nothing to initialise
+        assert n_params(models.build(name)) == reference
+
+
+def test_reference_models_run_and_quantize():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32)
+    for name, size in (("resnet18", 32), ("mobilenet_v2", 32), ("vit_b_16", 32)):
+        model = models.build(name, width=0.25, image_size=size,
+                             num_classes=7, wbits=2, abits=8).eval()
+        assert model(x).shape == (2, 7), name
+        gemms = [m.wbits for m in model.modules() if isinstance(m, (QConv2d, QLinear))]
+        assert gemms[0] == gemms[-1] == 32 and set(gemms[1:-1]) == {2}, name  # WRPN's fp32 ends
 
 
 @pytest.mark.parametrize("name,reference", [("resnet20", 0.27e6), ("resnet56", 0.85e6),
@@ -108,3 +129,37 @@ def test_bad_model_options():
         models.build("resnet50", widen="first30")
     with pytest.raises(ValueError, match="wbits"):
         models.build("resnet20", wbits=0)
+
+
+def test_per_layer_widths_build_trace_and_reload(tmp_path):
+    """A mixed-precision ResNet-20: each conv at its own widths, each ReLU quantizing at the
+    width of the layer that reads it, the trace carrying them, a checkpoint rebuilding them."""
+    import numpy as np
+
+    from accelsim.workload import read_workload
+    from training.trace import export
+
+    policy = {"stage1.block1.conv1": (4, 4), "stage1.block1.conv2": (1, 2),
+              "stage3.block3.conv2": (8, 8)}
+    model = models.build("resnet20", 0.25, in_channels=1, num_classes=4, image_size=12,
+                         wbits=2, abits=8, layer_bits=policy)
+    assert model.relu1.abits == 4                       # read by stage1.block1.conv1
+    assert model.stage1.block1.relu1.abits == 2         # read by its conv2
+    assert model.stage1.block1.conv2.wbits == 1
+    assert model.stage3.block2.relu2.abits == 8 and model.stage3.block3.relu1.abits == 8
+    assert model.conv1.wbits == 32 and model.fc.abits == 32   # fp32 ends kept
+    export(model, torch.rand(1, 12, 12), tmp_path / "t.csv")
+    layers = {layer.name: layer for layer in read_workload(tmp_path / "t.csv").layers}
+    for name, (w, a) in policy.items():
+        assert (layers[name].wbits, layers[name].abits) == (w, a)
+    assert (layers["stage2.block1.conv1"].wbits, layers["stage2.block1.conv1"].abits) == (2, 8)
+    npz = np.load(tmp_path / "t.npz")
+    assert npz["stage1.block1.conv2/a"].max() <= 3            # 2-bit codes
+    assert set(np.unique(npz["stage1.block1.conv2/w"])) <= {-1, 1}   # binary weights
+    models.save(model, tmp_path / "m.pt")
+    again = models.load(tmp_path / "m.pt")
+    assert again.config == model.config and again.stage1.block1.conv2.wbits == 1
+    with pytest.raises(ValueError, match="no layer 'stage4.block1.conv1'"):
+        models.build("resnet20", layer_bits={"stage4.block1.conv1": (2, 8)})
+    with pytest.raises(ValueError, match="CIFAR ResNets"):
+        models.build("alexnet", layer_bits={"conv1": (2, 8)})

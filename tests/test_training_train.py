@@ -57,13 +57,28 @@ def test_quantized_run_with_scheme_b_and_c(fp_run, tmp_path, capsys):
     assert set(np.unique(npz["stage1.block1.conv1/w"])) <= {-1, 0, 1}
 
 
-def test_scheme_a_trains_teacher_and_student(tmp_path):
+def test_scheme_a_trains_teacher_and_student(tmp_path, monkeypatch):
+    from training import train as train_module
+
+    start = {}
+    build_teacher = train_module._teacher
+
+    def remembered(cfg, shape):
+        teacher = build_teacher(cfg, shape)
+        start.update({k: v.clone() for k, v in teacher.state_dict().items()})
+        return teacher
+
+    monkeypatch.setattr(train_module, "_teacher", remembered)
     result = run(parse_args(FAST + ["--wbits", "4", "--abits", "4", "--epochs", "1",
                                     "--scheme", "A", "--teacher", "resnet20",
                                     "--subset", "128", "--out", str(tmp_path / "a")]),
                  log=lambda s: None)
     assert (result.out / "teacher.pt").is_file()
-    assert models.load(result.out / "teacher.pt").config.wbits == 32
+    teacher = models.load(result.out / "teacher.pt")
+    assert teacher.config.wbits == 32
+    # The teacher was trained with the student: its weights moved from where they started.
+    for name in ("conv1.weight", "stage1.block1.conv1.weight", "fc.weight"):
+        assert not torch.equal(teacher.state_dict()[name], start[name]), name
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -199,3 +214,61 @@ def test_an_old_accuracy_table_gains_the_quantizer_column(tmp_path):
     rows = list(csv.DictReader(open(table)))
     assert [r["quantizer"] for r in rows] == ["wrpn", "pact"]
     assert [r["top1_err"] for r in rows] == ["12.5", "9.5"]
+
+
+def test_a_policy_file_trains_a_mixed_precision_network(tmp_path):
+    from accelsim.policy import write_policies
+    from accelsim.workload import read_workload
+
+    policies = tmp_path / "policies.csv"
+    write_policies({"mp1": {"stage1.block1.conv1": (1, 4), "stage3.block3.conv2": (8, 8)},
+                    "mp2": {"fc": (8, 8)}}, policies)
+    result = run(parse_args(FAST + ["--wbits", "2", "--abits", "8", "--epochs", "1",
+                                    "--layer-bits", str(policies), "--policy", "mp1",
+                                    "--out", str(tmp_path / "m")]), log=lambda s: None)
+    layers = {l.name: l for l in read_workload(result.out / "trace.csv").layers}
+    assert (layers["stage1.block1.conv1"].wbits, layers["stage1.block1.conv1"].abits) == (1, 4)
+    assert (layers["stage2.block1.conv1"].wbits, layers["stage2.block1.conv1"].abits) == (2, 8)
+    row = list(csv.DictReader(open(tmp_path / "accuracy.csv")))[0]
+    assert row["policy"] == "mp1" and row["wbits"] == "2"
+    for argv, message in ((["--layer-bits", str(policies)], "holds 2 policies"),
+                          (["--layer-bits", str(policies), "--policy", "x"], "no policy 'x'"),
+                          (["--policy", "mp1"], "--policy names a policy")):
+        code = main(FAST + argv + ["--out", str(tmp_path / "bad")])
+        assert code == 2
+
+
+def _cifar_folder(tmp_path, batch_bytes=None):
+    import pickle
+    root = tmp_path / "cifar-10-batches-py"
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"batch_label": b"x", b"labels": list(rng.integers(0, 10, 4)),
+                 b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8),
+                 b"filenames": [b"a.png"] * 4}
+        (root / name).write_bytes(pickle.dumps(batch, protocol=2))
+    if batch_bytes is not None:
+        (root / "data_batch_3").write_bytes(batch_bytes)
+    return tmp_path
+
+
+def test_cifar_batches_load_and_a_crafted_pickle_runs_nothing(tmp_path):
+    import pickle
+    ds = data.load("cifar10", str(_cifar_folder(tmp_path / "good")))
+    assert ds.train.images.shape == (20, 3, 32, 32) and len(ds.test) == 4
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            import os
+            return (os.system, (f"touch {marker}",))
+
+    evil = pickle.dumps({b"data": Evil(), b"labels": [0]}, protocol=2)
+    with pytest.raises(data.DataError, match="posix.system|os.system"):
+        data.load("cifar10", str(_cifar_folder(tmp_path / "evil", evil)))
+    assert not marker.exists()
+    for bad, message in ((b"", "cannot be read"), (b"\x80\x02]q\x00.", "pickled dict"),
+                         (pickle.dumps({b"data": [1, 2]}), "not a CIFAR-10 batch")):
+        with pytest.raises(data.DataError, match=message):
+            data.load("cifar10", str(_cifar_folder(tmp_path / f"bad{len(bad)}", bad)))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from accelsim.workload import (Layer, builtin, im2col, read_workload, resnet_cifar,
+from accelsim.workload import (Layer, Workload, builtin, im2col, read_workload, resnet_cifar,
                                scalesim_topology_text, trace_csv_text, weights_to_gemm,
                                write_trace)
 
@@ -54,13 +54,66 @@ def test_fashion_mnist_shapes_and_full_precision_ends():
     assert net.layers[1].wbits == 2
 
 
+FIRST_HEADER = "layer,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,pad,wbits,abits"
+
+
 def test_trace_round_trip(tmp_path):
     net = builtin("resnet20", widen="first30")
     path = write_trace(net, tmp_path / "r20.csv")
-    assert path.read_text().splitlines()[0] == (
-        "layer,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,pad,wbits,abits")
+    # the FC is a linear row: the header grows as far as the op column, no further
+    assert path.read_text().splitlines()[0] == FIRST_HEADER + ",groups,op"
     assert read_workload(path).layers == net.layers
     assert trace_csv_text(read_workload(path)) == trace_csv_text(net)
+    convs = Workload("convs", net.layers[:-1])
+    assert trace_csv_text(convs).splitlines()[0] == FIRST_HEADER
+
+
+def test_every_older_trace_header_still_reads(tmp_path):
+    rows = ["c1,32,32,3,3,16,32,1,1,2,8", "fc,1,1,1,1,64,10,1,0,32,32"]
+    extras = [",4,conv,array,1", ",1,linear,array,1"]
+    for count, header in enumerate(["", ",groups", ",groups,op", ",groups,op,runs_on",
+                                    ",groups,op,runs_on,batch"]):
+        path = tmp_path / f"t{count}.csv"
+        cells = [row + ",".join(e.split(",")[:count + 1]) for row, e in zip(rows, extras)]
+        path.write_text("\n".join([FIRST_HEADER + header] + cells) + "\n")
+        c1, fc = read_workload(path).layers
+        assert c1.groups == (4 if count >= 1 else 1)
+        assert fc.op == ("linear" if count >= 2 else "conv")
+        assert (c1.runs_on, c1.batch) == ("array", 1)
+    # empty trailing cells take the defaults
+    path.write_text(FIRST_HEADER + ",groups,op,runs_on,batch\nc1,32,32,3,3,16,32,1,1,2,8,,,,\n")
+    assert read_workload(path).layers[0] == Layer("c1", 32, 32, 3, 3, 16, 32, 1, 1, 2, 8)
+
+
+def test_grouped_matmul_and_host_rows():
+    depthwise = Layer("dw", 14, 14, 3, 3, 32, 32, 1, 1, groups=32)
+    assert depthwise.gemm() == (196, 1, 9) and depthwise.gemm_count() == 32
+    assert depthwise.macs == 196 * 9 * 32 and depthwise.weight_count == 9 * 32
+    grouped = Layer("g", 8, 8, 3, 3, 64, 128, 2, 1, groups=4)
+    assert grouped.gemm(batch=2) == (2 * 16, 32, 144) and grouped.gemm_count(2) == 4
+    qk = Layer("qk", 197, 1, 1, 1, 64, 197, op="matmul", batch=12)
+    assert qk.gemm(batch=2) == (197, 197, 64) and qk.gemm_count(batch=2) == 24
+    sizes = qk.sizes(2)
+    assert sizes["filter_elems"] == 24 * 64 * 197 and sizes["weight_elems"] == 0
+    assert sizes["ofmap_elems"] == 24 * 197 * 197 and sizes["ifmap_elems"] == 24 * 197 * 64
+    add = Layer("add", 8, 8, 1, 1, 64, 64, op="add", runs_on="host")
+    assert add.gemm() == (0, 0, 0) and add.gemm_count() == 0 and add.macs == 0
+    assert add.sizes()["ifmap_elems"] == 2 * 8 * 8 * 64 and add.sizes()["ofmap_elems"] == 4096
+    pool = Layer("pool", 112, 112, 3, 3, 64, 64, 2, 1, op="pool", runs_on="host")
+    assert pool.sizes()["ofmap_elems"] == 56 * 56 * 64
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(groups=3), "groups=3 needs a conv"),
+    (dict(op="softmax"), "does not run on the array"),
+    (dict(op="matmul"), "1x1 filter"),
+    (dict(runs_on="cpu"), "runs_on='cpu'"),
+    (dict(op="Conv"), "lower-case"),
+    (dict(batch=2), "fold them into ifmap_h"),
+])
+def test_bad_rows_name_the_problem(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Layer("x", 8, 8, 3, 3, 16, 32, 1, 1, **kwargs)
 
 
 def test_scalesim_topology_gives_the_same_gemms(tmp_path):
@@ -112,6 +165,12 @@ def test_im2col_matches_a_direct_convolution():
     ("layer,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,pad,wbits,abits\n"
      "c1,32,32,3,3,3,16,1,1,20,8\n", "wbits=20"),
     ("Layer, M, N, K,\nfc, 4, 5,\n", "expected 4 fields"),
+    ("layer,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,pad,wbits,abits,groups\n"
+     "c1,32,32,3,3,16,32,1,1,2,8,x\n", "line 2: groups='x' is not an integer"),
+    ("layer,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,pad,wbits,abits,op\n"
+     "c1,32,32,3,3,16,32,1,1,2,8,conv\n", "unrecognised header"),
+    ("layer,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,pad,wbits,abits\n"
+     "c1,32,32,3,3,16,32,1,1,2,8,4\n", "more than the header's 11"),
 ])
 def test_malformed_traces_name_the_problem(tmp_path, text, message):
     path = tmp_path / "bad.csv"
@@ -127,3 +186,19 @@ def test_missing_trace_and_unknown_model():
         builtin("vgg16")
     with pytest.raises(ValueError, match="widen='half'"):
         builtin("resnet20", widen="half")
+
+
+def test_atomic_writes_respect_the_umask(tmp_path):
+    import os
+    import stat
+
+    from accelsim.fileio import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        path = write_atomic(tmp_path / "new" / "f.csv", "a,b\n")
+    finally:
+        os.umask(old)
+    assert path.read_text() == "a,b\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert [p.name for p in path.parent.iterdir()] == ["f.csv"]   # no temporary left

@@ -181,6 +181,38 @@ def _read_idx_pair(root: Path, images_name: str, labels_name: str) -> Split:
     return Split(torch.from_numpy(images.copy())[:, None], torch.from_numpy(labels.astype(np.int64)))
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles CIFAR-10's batch files and nothing else: a pickle may name any callable to run,
+    so only the globals a numpy array needs to rebuild itself are found (dicts, lists, bytes,
+    strings and numbers need none); anything else is refused before it runs."""
+
+    # _codecs.encode: how Python 3's protocol-2 pickles carry bytes (a text codec, no code).
+    ALLOWED = {(f"numpy{core}.multiarray", name) for core in (".core", "._core")
+               for name in ("_reconstruct", "scalar")} | {
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR-10 batch "
+                                         "never holds (refused: a pickle can run code)")
+        return super().find_class(module, name)
+
+
+def _read_cifar_batch(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            batch = _CifarUnpickler(f, encoding="bytes").load()
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing; a cifar-10-batches-py folder holds data_batch_1..5 "
+                        "and test_batch") from None
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError,
+            AttributeError, IndexError, MemoryError) as err:
+        raise DataError(f"{path}: cannot be read ({err})") from None
+    if not isinstance(batch, dict):
+        raise DataError(f"{path}: not a CIFAR-10 batch (a pickled dict)")
+    return batch
+
+
 def _read_cifar(data_dir: str | None) -> Dataset:
     hint = ("CIFAR-10 needs --data-dir pointing at a local 'cifar-10-batches-py' folder (the "
             "python version from cs.toronto.edu); nothing is downloaded")
@@ -196,13 +228,18 @@ def _read_cifar(data_dir: str | None) -> Dataset:
     def read(names):
         images, labels = [], []
         for name in names:
+            batch = _read_cifar_batch(root / name)
             try:
-                with open(root / name, "rb") as f:
-                    batch = pickle.load(f, encoding="bytes")
-            except (OSError, pickle.UnpicklingError, EOFError) as err:
-                raise DataError(f"{root / name}: cannot be read ({err})") from None
-            images.append(np.asarray(batch[b"data"], np.uint8).reshape(-1, channels, size, size))
-            labels.extend(batch[b"labels"])
+                data = np.asarray(batch[b"data"], np.uint8).reshape(-1, channels, size, size)
+                batch_labels = [int(x) for x in batch[b"labels"]]
+            except (KeyError, TypeError, ValueError) as err:
+                raise DataError(f"{root / name}: not a CIFAR-10 batch (a dict of b'data', an "
+                                f"N x 3072 uint8 array, and b'labels'): {err}") from None
+            if len(batch_labels) != len(data) or not all(0 <= x < classes for x in batch_labels):
+                raise DataError(f"{root / name}: {len(data)} images but {len(batch_labels)} "
+                                f"labels, or a label outside 0..{classes - 1}")
+            images.append(data)
+            labels.extend(batch_labels)
         return Split(torch.from_numpy(np.concatenate(images)), torch.tensor(labels))
 
     return Dataset("cifar10", read([f"data_batch_{i}" for i in range(1, 6)]),

@@ -17,14 +17,14 @@ Schemes:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import models
-from .quant import DEFAULT_ACT_QUANTIZER
+from . import models, user_model
 
 SCHEMES = ("none", "A", "B", "C")
 
@@ -37,8 +37,11 @@ class ApprenticeWeights:
     temperature: float = 1.0
 
     def __post_init__(self) -> None:
-        if min(self.alpha, self.beta, self.gamma) < 0 or not self.temperature > 0:
-            raise ValueError("alpha, beta, gamma must be >= 0 and temperature > 0")
+        values = (self.alpha, self.beta, self.gamma, self.temperature)
+        if not all(math.isfinite(v) for v in values) or min(values[:3]) < 0 or \
+                not self.temperature > 0:
+            raise ValueError("--alpha, --beta, --gamma must be finite and >= 0, --temperature "
+                             "finite and > 0")
 
 
 @dataclass(frozen=True)
@@ -69,17 +72,32 @@ def apprentice_loss(student_logits: torch.Tensor, labels: torch.Tensor,
 
 def frozen_teacher(path: str) -> nn.Module:
     """A trained teacher from its checkpoint, in eval mode, with no gradients (schemes B, C)."""
-    teacher = models.load(path).eval()
+    teacher = _load(path).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
     return teacher
 
 
-def student_from_full_precision(path: str, wbits: int, abits: int,
-                                quantizer: str = DEFAULT_ACT_QUANTIZER) -> nn.Module:
-    """Scheme C's start: the trained fp32 model at ``path`` with its precision lowered."""
+def start_from(student: nn.Module, path: str, full_precision: bool = False) -> nn.Module:
+    """``student`` with the trained weights at ``path``: scheme C's start (``full_precision``:
+    the student's own trained fp32 copy, now lowered) or a fine-tune of any trained run.  The
+    widths may differ; clip levels the checkpoint lacks keep their initial value.  ValueError
+    when the checkpoint is not fp32 (scheme C) or does not fit the student."""
     meta = models.load_config(path)["model"]
-    if meta.get("wbits", 32) != 32 or meta.get("abits", 32) != 32:
+    if not user_model.is_spec(meta["name"]):  # the metadata must describe a network of ours
+        known = {f.name for f in fields(models.ModelConfig)}
+        models.ModelConfig(**{k: v for k, v in meta.items() if k in known})
+    if full_precision and (meta.get("wbits", 32), meta.get("abits", 32)) != (32, 32):
         raise ValueError(f"--init {path}: scheme C starts from a full-precision model, this one "
                          f"has wbits={meta.get('wbits')}, abits={meta.get('abits')}")
-    return models.load(path, wbits=wbits, abits=abits, quantizer=quantizer)
+    try:
+        return models.load_weights(student, path, lowered=True)
+    except RuntimeError as err:
+        raise ValueError(f"--init {path}: its architecture differs from the student's "
+                         f"({str(err).split(': ', 1)[-1][:200]})") from None
+
+
+def _load(path: str, **overrides) -> nn.Module:
+    """A checkpoint of a built-in network or of a user's own (``--module``)."""
+    loader = user_model.load if user_model.is_checkpoint(path) else models.load
+    return loader(path, **overrides)

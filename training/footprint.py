@@ -30,6 +30,7 @@ from torch.utils._pytree import tree_leaves
 from tqdm import tqdm
 
 from accelsim.cli import ArgumentParser, UsageError
+from accelsim.fileio import write_atomic
 
 from . import models
 from .quant import QConv2d, QLinear
@@ -38,6 +39,8 @@ FOOTPRINT_MODELS = ("alexnet", "inception_resnet_v2", "resnet50", "resnet101", "
                     "resnet56", "resnet110")
 BATCHES = (1, 8, 32)
 MIB = 2 ** 20
+# Footprints are arithmetic on measured sizes; beyond this a batch is a typo, not a study.
+MAX_BATCH = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -194,14 +197,26 @@ def main(argv: list[str] | None = None) -> int:
         a = p.parse_args(argv)
         names = [n.strip().lower() for n in a.models.split(",") if n.strip()]
         bad = [n for n in names if n not in models.MODEL_NAMES]
+        if bad or not names:
+            raise UsageError(f"--models {a.models!r}: choose among "
+                             f"{', '.join(models.MODEL_NAMES)}")
         try:
             batches = [int(b) for b in a.batches.split(",")]
         except ValueError:
-            batches = [0]
-        if bad or not names or min(batches) < 1 or not (1 <= a.wbits <= 16 and
-                                                        1 <= a.abits <= 16):
-            raise UsageError(f"--models takes {', '.join(models.MODEL_NAMES)}; --batches "
-                             "positive integers; --wbits/--abits 1..16")
+            batches = []
+        if not batches or not all(1 <= b <= MAX_BATCH for b in batches):
+            raise UsageError(f"--batches {a.batches!r}: comma-separated integers, 1 to "
+                             f"{MAX_BATCH:,}")
+        for flag, bits in (("--wbits", a.wbits), ("--abits", a.abits)):
+            if not 1 <= bits <= 16:
+                raise UsageError(f"{flag} {bits}: the reduced precision, 1..16")
+        out = Path(a.out)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out}: exists and is not a folder")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UsageError(f"--out {out}: cannot create it ({err.strerror})") from None
     except UsageError as err:
         print(f"{p.prog}: error: {err}", file=sys.stderr)
         return 2
@@ -209,13 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in tqdm(names, desc="models", disable=None):
         rows += footprint_rows(name, measure(models.build(name)), batches, a.wbits, a.abits)
     df = pd.DataFrame(rows)
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out / "footprint.csv", index=False, float_format="%.4f")
     cifar = [n for n in names if n in models.CIFAR_RESNETS] or ["resnet20"]
     cost = cost_table(cifar, ((32, 32), (a.wbits, a.abits)))
-    cost.to_csv(out / "compute_cost.csv", index=False)
-    figure(df).write_html(out / "footprint.html", include_plotlyjs=True)
+    # footprint.csv last: the reproduction skips this step when it exists, so it must mean
+    # that the other two are there too.  Each file whole or not at all.
+    write_atomic(out / "compute_cost.csv", cost.to_csv(index=False))
+    write_atomic(out / "footprint.html", figure(df).to_html(include_plotlyjs=True))
+    write_atomic(out / "footprint.csv", df.to_csv(index=False, float_format="%.4f"))
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print(df[df.wbits == 32].pivot_table(index="model", columns=["phase", "batch"],
                                              values="activations_mib").round(1))

@@ -37,6 +37,7 @@ Activations have two quantizers (``quantizer=`` of QReLU, ``--quantizer`` of tra
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -309,3 +310,61 @@ def zero_weight_fraction(model: nn.Module) -> float:
             zeros += int((codes == 0).sum())
             total += codes.numel()
     return zeros / total if total else 0.0
+
+
+# ----------------------------------------------------------------------------- any model
+
+def convert(module: nn.Module, wbits: int, abits: int, *, full_precision_ends: bool = True,
+            inplace: bool = False, quantizer: str = DEFAULT_ACT_QUANTIZER) -> nn.Module:
+    """A copy of ``module`` (or the module itself, ``inplace``) made a WRPN network.
+
+    Every nn.Conv2d / nn.Linear becomes a QConv2d / QLinear at ``wbits``/``abits`` (keeping
+    its weights; our own quantized layers take the new widths), every nn.ReLU a QReLU(abits)
+    with the activation ``quantizer``, and every nn.ReLU6 too below 32 bits (a quantized
+    activation's clip, WRPN's [0, 1] or PACT's learned level, takes ReLU6's place).  With
+    ``full_precision_ends`` the first and the last conv / linear layer, in the order the module
+    registers them, stay fp32, as WRPN trains them.  ReLUs called as functions (F.relu) in a
+    forward are not modules and stay as they are."""
+    check_bits(wbits, "wbits")
+    check_bits(abits, "abits")
+    check_quantizer(quantizer)
+    model = module if inplace else copy.deepcopy(module)
+    gemms = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    ends = {id(gemms[0]), id(gemms[-1])} if full_precision_ends and gemms else set()
+    swapped: dict[int, nn.Module] = {}  # a module used in two places stays one module
+
+    def swap(m: nn.Module) -> nn.Module:
+        if id(m) not in swapped:
+            bits = (FP32_BITS, FP32_BITS) if id(m) in ends else (wbits, abits)
+            swapped[id(m)] = _quantized(m, *bits, abits, quantizer)
+        return swapped[id(m)]
+
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            new = swap(child)
+            if new is not child:
+                setattr(parent, name, new)
+    return swap(model)
+
+
+def _quantized(m: nn.Module, wbits: int, abits: int, relu_bits: int,
+               quantizer: str) -> nn.Module:
+    """The QConv2d / QLinear / QReLU standing in for m, or m itself."""
+    if isinstance(m, (QConv2d, QLinear)):
+        m.wbits, m.abits = wbits, abits
+        return m
+    if isinstance(m, nn.Conv2d):
+        # built on the meta device (no initialisation), then given m's own parameters
+        new = QConv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                      m.dilation, m.groups, m.bias is not None, m.padding_mode, device="meta",
+                      wbits=wbits, abits=abits)
+    elif isinstance(m, nn.Linear):
+        new = QLinear(m.in_features, m.out_features, m.bias is not None, device="meta",
+                      wbits=wbits, abits=abits)
+    elif isinstance(m, QReLU) or type(m) is nn.ReLU or (
+            type(m) is nn.ReLU6 and not is_float(relu_bits)):
+        return QReLU(relu_bits, quantizer)
+    else:
+        return m
+    new.weight, new.bias = m.weight, m.bias
+    return new.train(m.training)

@@ -15,9 +15,13 @@ import contextlib
 import csv
 import fcntl
 import io
+import json
 import math
+import os
+import pickle
 import sys
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -30,12 +34,12 @@ from tqdm import tqdm
 from accelsim.cli import ArgumentParser, UsageError
 from accelsim.formats import (ACCURACY_COLUMNS, ACCURACY_COLUMNS_V1, ACCURACY_DEFAULTS,
                               ALLOWED_BITS, ALLOWED_BITS_TEXT)
-from accelsim.workload import write_atomic
+from accelsim.policy import read_policy
+from accelsim.fileio import unwritable, write_atomic
 
 from . import data as datasets
-from . import models
-from .distill import (SCHEMES, ApprenticeWeights, apprentice_loss, frozen_teacher,
-                      student_from_full_precision)
+from . import models, user_model
+from .distill import SCHEMES, ApprenticeWeights, apprentice_loss, frozen_teacher, start_from
 from .quant import ACT_QUANTIZERS, DEFAULT_ACT_QUANTIZER, zero_weight_fraction
 from .trace import export
 
@@ -69,6 +73,9 @@ class RunConfig:
     out: str = "runs/run"
     accuracy_csv: str | None = None
     quantizer: str = DEFAULT_ACT_QUANTIZER
+    # Mixed precision: a policy's id and its per-layer widths ((layer, wbits, abits), ...)
+    policy: str = ""
+    layer_bits: tuple[tuple[str, int, int], ...] = ()
     # Speed, not results (the GPU path; the CPU defaults keep the plain eager loop):
     channels_last: bool | None = None   # None: on for CUDA, off for the CPU
     amp: str = "off"                    # off | bf16 (autocast of convs and matmuls)
@@ -109,37 +116,49 @@ def _teacher(cfg: RunConfig, shape: dict) -> nn.Module | None:
         name = cfg.teacher or "resnet110"
         if name.lower() in models.MODEL_NAMES:
             return models.build(name, **shape)
-        return models.load(_existing(name, "--teacher"))
+        if user_model.is_spec(name):
+            return user_model.build(name, **shape)
+        return _checkpoint("--teacher", name, models.load)
     if not cfg.teacher:
         raise UserError(f"--scheme {cfg.scheme} needs --teacher PATH to a trained model.pt")
-    return frozen_teacher(_existing(cfg.teacher, "--teacher"))
+    return _checkpoint("--teacher", cfg.teacher, frozen_teacher)
 
 
 def _student(cfg: RunConfig, shape: dict) -> nn.Module:
-    if cfg.scheme == "C":
-        if not cfg.init:
-            raise UserError("--scheme C needs --init PATH: a trained full-precision model.pt of "
-                            "the student's architecture")
-        student = student_from_full_precision(_existing(cfg.init, "--init"), cfg.wbits, cfg.abits,
-                                              cfg.quantizer)
-        want = models.build(cfg.model, cfg.width, cfg.widen, wbits=cfg.wbits, abits=cfg.abits,
-                            full_precision_ends=not cfg.quantize_ends, quantizer=cfg.quantizer,
-                            **shape).config
-        if student.config != want:
-            raise UserError(f"--init {cfg.init}: its architecture {student.config} differs from "
-                            f"the student's {want}")
-        return student
+    """The student as the options describe it, starting from --init's weights if given (scheme
+    C: its own trained fp32 copy, lowered; otherwise a fine-tune of a trained network, whose
+    widths may differ: clip levels it lacks start at their initial value)."""
+    if cfg.scheme == "C" and not cfg.init:
+        raise UserError("--scheme C needs --init PATH: a trained full-precision model.pt of "
+                        "the student's architecture")
+    student = _build(cfg, shape)
     if cfg.init:
-        raise UserError("--init is for --scheme C")
+        _checkpoint("--init", cfg.init, lambda path: start_from(
+            student, path, full_precision=cfg.scheme == "C"))
+    return student
+
+
+def _build(cfg: RunConfig, shape: dict) -> nn.Module:
+    """The student's architecture: a built-in network, or a user's (``--module``) made WRPN."""
+    if user_model.is_spec(cfg.model):
+        return user_model.build(cfg.model, wbits=cfg.wbits, abits=cfg.abits,
+                                full_precision_ends=not cfg.quantize_ends,
+                                quantizer=cfg.quantizer, **shape)
     return models.build(cfg.model, cfg.width, cfg.widen, wbits=cfg.wbits, abits=cfg.abits,
                         full_precision_ends=not cfg.quantize_ends, quantizer=cfg.quantizer,
-                        **shape)
+                        layer_bits={n: (w, a) for n, w, a in cfg.layer_bits}, **shape)
 
 
-def _existing(path: str, flag: str) -> str:
+def _checkpoint(flag: str, path: str, load: Callable[[str], nn.Module]) -> nn.Module:
+    """``load(path)`` for a checkpoint named by ``flag``; any failure (missing, damaged, foreign,
+    or pickled code that torch.load(weights_only=True) refuses) is one UserError naming both."""
     if not Path(path).is_file() or not Path(path).with_suffix(".json").is_file():
         raise UserError(f"{flag} {path}: no checkpoint there (model.pt with model.json beside it)")
-    return path
+    try:
+        return load(path)
+    except (ValueError, *CHECKPOINT_ERRORS) as err:
+        detail = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise UserError(f"{flag} {path}: cannot be loaded ({detail})") from None
 
 
 # ----------------------------------------------------------------------------- training
@@ -180,28 +199,57 @@ class Session:
                               enabled=self.cfg.amp == "bf16")
 
 
-def setup(cfg: RunConfig, log=print) -> Session:
-    """Check the options and the output paths, put the data on the device, build the models."""
+# What loading a damaged or foreign checkpoint raises (torch.load with weights_only=True refuses
+# pickled code with UnpicklingError; a truncated zip is a RuntimeError or BadZipFile; bad JSON
+# metadata a ValueError, KeyError or TypeError).
+CHECKPOINT_ERRORS = (OSError, RuntimeError, KeyError, TypeError, AttributeError, EOFError,
+                     pickle.UnpicklingError, zipfile.BadZipFile, json.JSONDecodeError)
+
+# Bounds of the numeric options (stated in --help): beyond them a run cannot fit in memory, a
+# seed overflows torch's generators, or the number means nothing.
+BOUNDS = {"width": (0, 16), "batch_size": (1, 65_536), "eval_batch_size": (1, 65_536),
+          "epochs": (1, 100_000), "lr": (0, 10), "weight_decay": (0, 1),
+          "subset": (1, 1_000_000_000), "seed": (0, 2 ** 32 - 1)}
+OPEN_BELOW = ("width", "lr")  # must be above their lower bound, not equal to it
+
+
+def check(cfg: RunConfig) -> None:
+    """UserError naming the flag for any option out of its bounds or vocabulary."""
     if cfg.scheme not in SCHEMES:
         raise UserError(f"--scheme {cfg.scheme!r}: choose one of {', '.join(SCHEMES)}")
-    if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.eval_batch_size < 1:
-        raise UserError("--epochs, --batch-size and --eval-batch-size must be >= 1")
+    for name, (low, high) in BOUNDS.items():
+        value = getattr(cfg, name)
+        if value is None and name == "subset":
+            continue
+        flag = "--" + name.replace("_", "-")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
+                math.isfinite(value) and (low < value if name in OPEN_BELOW else low <= value)
+                and value <= high):
+            side = ">" if name in OPEN_BELOW else ">="
+            raise UserError(f"{flag} {value!r}: must be {side} {low:g} and <= {high:g}")
     if cfg.amp not in AMP_CHOICES:
         raise UserError(f"--amp {cfg.amp!r}: choose one of {', '.join(AMP_CHOICES)}")
     try:
-        torch.device(cfg.device)
-    except RuntimeError:
-        raise UserError(f"--device {cfg.device!r}: not a torch device; use cpu or cuda[:N]"
-                        ) from None
-    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        device = torch.device(cfg.device)
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise UserError(f"--device {cfg.device!r}: use cpu or cuda[:N]")
+    if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {cfg.device}: no CUDA device here; use --device cpu")
-    # Check where the results go before spending the epochs, not after.
+
+
+def setup(cfg: RunConfig, log=print) -> Session:
+    """Check the options and the output paths, put the data on the device, build the models."""
+    check(cfg)
+    # Check where the results go before spending the epochs, not after; create nothing yet,
+    # so a run that fails leaves no empty folder behind.
     out = Path(cfg.out)
     table = Path(cfg.accuracy_csv) if cfg.accuracy_csv else out.parent / "accuracy.csv"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"--out {cfg.out}: cannot create it ({err.strerror})") from None
+    for flag, path, folder in (("--out", out, True), ("--accuracy-csv", table, False)):
+        problem = unwritable(path, folder)
+        if problem:
+            raise UserError(f"{flag} {path}: {problem}")
     check_accuracy_header(table)
     torch.manual_seed(cfg.seed)
     data = datasets.to_device(datasets.load(cfg.dataset, cfg.data_dir, cfg.subset, cfg.seed),
@@ -273,6 +321,7 @@ def train_epoch(s: Session, epoch: int) -> EpochStats:
 def finish(s: Session, history: list[EpochStats], log=print) -> Result:
     """Write the checkpoint, the trace with its integer codes, and the accuracy row."""
     cfg, out = s.cfg, Path(s.cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
     test_err = history[-1].test_err
     student = s.student.cpu().to(memory_format=torch.contiguous_format)
     teacher_name = s.teacher.config.name if s.teacher is not None else "none"
@@ -282,11 +331,12 @@ def finish(s: Session, history: list[EpochStats], log=print) -> Result:
     models.save(student, out / "model.pt", extra)
     if cfg.scheme == "A":
         models.save(s.teacher.cpu(), out / "teacher.pt", {"role": "scheme A teacher"})
-    export(student, s.data.test.images[0].float().cpu() / 255, out / "trace.csv")
+    export(student, s.data.test.images[0].float().cpu() / 255, out / "trace.csv",
+           graph=user_model.is_spec(cfg.model))  # a user's model: every op of its graph
     row = dict(model=cfg.model, dataset=s.data.name, wbits=cfg.wbits, abits=cfg.abits,
                widen=cfg.widen, width=f"{cfg.width:g}", teacher=teacher_name, scheme=cfg.scheme,
                epochs=cfg.epochs, seed=cfg.seed, top1_err=f"{test_err:.2f}", source="measured",
-               quantizer=cfg.quantizer)
+               quantizer=cfg.quantizer, policy=cfg.policy)
     append_accuracy_row(s.table, row)
     log(f"test error {test_err:.2f}%, zero weights {100 * zeros:.1f}%; wrote {out}/model.pt, "
         f"{out}/trace.csv and a row of {s.table}")
@@ -309,14 +359,21 @@ def run(cfg: RunConfig, log=print) -> Result:
 def check_accuracy_header(path: Path) -> str:
     """The CSV's text ('' if absent) in the current header; a table of the older header (no
     quantizer column) comes back with ``wrpn`` filled in.  UserError if it is no accuracy table."""
-    old = path.read_text() if path.is_file() else ""
+    try:
+        old = path.read_text() if path.is_file() else ""
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot be read as an accuracy table ({err}); pass another "
+                        "--accuracy-csv") from None
     header = ",".join(ACCURACY_COLUMNS)
     if not old or old.splitlines()[0].strip() == header:
         return old
-    if old.splitlines()[0].strip() == ",".join(ACCURACY_COLUMNS_V1):
+    found = tuple(old.splitlines()[0].strip().split(","))
+    # An older header: the first columns and some of the appended ones, in order.
+    if found[:len(ACCURACY_COLUMNS_V1)] == ACCURACY_COLUMNS_V1 and \
+            found == ACCURACY_COLUMNS[:len(found)]:
+        fill = "".join("," + str(ACCURACY_DEFAULTS[c]) for c in ACCURACY_COLUMNS[len(found):])
         lines = [line for line in old.splitlines() if line.strip()]
-        fill = ",".join(ACCURACY_DEFAULTS.values())
-        return "\n".join([header] + [f"{line},{fill}" for line in lines[1:]]) + "\n"
+        return "\n".join([header] + [line + fill for line in lines[1:]]) + "\n"
     raise UserError(f"{path}: its header is not {header!r}; pass another --accuracy-csv")
 
 
@@ -339,6 +396,17 @@ def append_accuracy_row(path: Path, row: dict) -> None:
 
 # ----------------------------------------------------------------------------- command line
 
+def set_threads(threads: int | None) -> None:
+    """torch's CPU threads, when given: 1 to 4 x the cores (more makes libgomp abort);
+    UsageError naming --threads otherwise."""
+    if threads is None:
+        return
+    most = 4 * (os.cpu_count() or 1)
+    if not 1 <= threads <= most:
+        raise UsageError(f"--threads {threads}: must be >= 1 and <= {most} (4 x the cores)")
+    torch.set_num_threads(threads)
+
+
 def parse_args(argv: list[str] | None = None) -> RunConfig:
     """The run the command line asks for; UsageError (one line) on bad flags."""
     p = ArgumentParser(
@@ -346,6 +414,10 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default="resnet20", choices=list(models.CIFAR_RESNETS),
                    help="CIFAR ResNet to train (He et al. 2015, option-A shortcuts)")
+    p.add_argument("--module", help="train your own network instead of --model: "
+                   "package.module:callable returning an nn.Module (given in_channels, "
+                   "num_classes, image_size if it takes them); its Conv2d / Linear / ReLU "
+                   "become WRPN layers, the first and last layer fp32 unless --quantize-ends")
     p.add_argument("--dataset", default="fashion-mnist", choices=datasets.DATASETS,
                    help="fashion-mnist from Debian's dataset-fashion-mnist, cifar10 from a local "
                         "cifar-10-batches-py folder (--data-dir), or small synthetic data")
@@ -354,13 +426,19 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
     p.add_argument("--wbits", type=int, default=32, help=f"weight bits: {ALLOWED_BITS_TEXT}; "
                    "2 = ternary {-1,0,+1}")
     p.add_argument("--abits", type=int, default=32, help=f"activation bits: {ALLOWED_BITS_TEXT}")
-    p.add_argument("--width", type=float, default=1.0, help="multiplier of every layer's filters")
+    p.add_argument("--width", type=float, default=1.0, help="multiplier of every layer's filters, "
+                   "in (0, 16]")
     p.add_argument("--widen", default="none", choices=models.WIDEN_CHOICES,
                    help="first30: double the filters of the first conv and the first stage "
                         "(the paper's first 30%% of layers); all: double every layer")
     p.add_argument("--quantizer", default=DEFAULT_ACT_QUANTIZER, choices=ACT_QUANTIZERS,
                    help="activation quantizer: pact = a learned clip level per layer (trains "
                         "ResNets of any depth); wrpn = the paper's fixed [0, 1] clip")
+    p.add_argument("--layer-bits", metavar="FILE",
+                   help="mixed precision: a policy file (policy,layer,wbits,abits; "
+                        "accelsim.policy) whose layers override --wbits/--abits")
+    p.add_argument("--policy", help="the policy of --layer-bits to train (default: the file's "
+                   "only one); recorded in the accuracy table's policy column")
     p.add_argument("--quantize-ends", action="store_true",
                    help="also quantize the first conv and the last FC (WRPN keeps them fp32)")
     p.add_argument("--scheme", default="none", choices=SCHEMES,
@@ -368,22 +446,27 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
                         "teacher; C = as B, student starts from --init (its own fp32 copy)")
     p.add_argument("--teacher", help="scheme A: a model name (default resnet110) or a model.pt "
                    "to keep training; schemes B, C: a trained model.pt")
-    p.add_argument("--init", help="scheme C: the trained full-precision model.pt of the student")
+    p.add_argument("--init", help="start from a trained model.pt of the student's architecture: "
+                   "scheme C's full-precision copy, or any run to fine-tune (its widths may "
+                   "differ from the student's)")
     p.add_argument("--alpha", type=float, default=1.0, help="weight of H(y, p_teacher)")
     p.add_argument("--beta", type=float, default=0.5, help="weight of H(y, p_student)")
     p.add_argument("--gamma", type=float, default=0.5, help="weight of H(z_teacher, p_student)")
     p.add_argument("--temperature", type=float, default=1.0,
                    help="softmax temperature of the distillation term")
-    p.add_argument("--epochs", type=int, default=10, help="training epochs (one-cycle schedule)")
-    p.add_argument("--batch-size", type=int, default=HYPER["batch_size"], help="batch size")
-    p.add_argument("--lr", type=float, default=HYPER["lr"], help="peak learning rate")
+    p.add_argument("--epochs", type=int, default=10, help="training epochs (one-cycle schedule), "
+                   "1 to 100,000")
+    p.add_argument("--batch-size", type=int, default=HYPER["batch_size"],
+                   help="batch size, 1 to 65,536")
+    p.add_argument("--lr", type=float, default=HYPER["lr"], help="peak learning rate, in (0, 10]")
     p.add_argument("--weight-decay", type=float, default=HYPER["weight_decay"],
-                   help="SGD weight decay")
+                   help="SGD weight decay, in [0, 1]")
     p.add_argument("--subset", type=int, help="train on a seeded random subset of N images "
                    "(the test set stays whole)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, subset, "
-                   "shuffling and augmentation")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+                   "shuffling and augmentation, 0 to 2^32 - 1")
+    p.add_argument("--threads", type=int, help="torch CPU threads, 1 to 4 x the cores "
+                   "(default: torch's choice)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     speed = p.add_argument_group("speed (results stay the same up to float rounding)")
     speed.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
@@ -402,23 +485,39 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
     for flag, bits in (("--wbits", a.wbits), ("--abits", a.abits)):
         if bits not in ALLOWED_BITS:
             p.error(f"{flag} {bits}: allowed widths are {ALLOWED_BITS_TEXT}")
-    if a.threads is not None:
-        if a.threads < 1:
-            p.error(f"--threads {a.threads}: must be >= 1")
-        torch.set_num_threads(a.threads)
+    set_threads(a.threads)
     try:
         weights = ApprenticeWeights(a.alpha, a.beta, a.gamma, a.temperature)
     except ValueError as err:
         p.error(str(err))
     if not a.width > 0:
         p.error(f"--width {a.width}: must be > 0")
+    policy, layer_bits = "", ()
+    if a.layer_bits is not None:
+        try:
+            policy, bits = read_policy(a.layer_bits, a.policy)
+        except ValueError as err:
+            p.error(f"--layer-bits: {err}")
+        layer_bits = tuple((name, w, b) for name, (w, b) in bits.items())
+    elif a.policy is not None:
+        p.error("--policy names a policy of --layer-bits FILE")
+    if a.module is not None:
+        try:  # a module that does not import fails now, before any data is read
+            user_model.load_callable(a.module)
+        except user_model.UserModelError as err:
+            p.error(str(err))
+        if a.widen != "none" or a.width != 1:
+            p.error("--width and --widen shape the built-in ResNets; size your own network "
+                    "(--module) in its builder")
+        a.model = a.module
     return RunConfig(
         model=a.model, dataset=a.dataset, data_dir=a.data_dir, wbits=a.wbits, abits=a.abits,
         width=a.width, widen=a.widen, quantize_ends=a.quantize_ends, scheme=a.scheme,
         teacher=a.teacher, init=a.init, distill=weights, epochs=a.epochs,
         batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay, subset=a.subset,
         seed=a.seed, device=a.device, out=a.out, accuracy_csv=a.accuracy_csv,
-        quantizer=a.quantizer, channels_last=a.channels_last, amp=a.amp, compile=a.compile,
+        quantizer=a.quantizer, policy=policy, layer_bits=layer_bits,
+        channels_last=a.channels_last, amp=a.amp, compile=a.compile,
         eval_batch_size=a.eval_batch_size)
 
 
