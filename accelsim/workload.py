@@ -31,7 +31,7 @@ import csv
 import io
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +75,9 @@ class Layer:
     batch: int = 1
     # Elements of a shortcut tensor added to this layer's output (a residual add folded into
     # the layer, as the built-in ResNets give it; a trace writes an add as a host row instead).
-    # The memory model keeps it on chip between the block's first layer and this one.
-    residual_elems: int = 0
+    # The memory model keeps it on chip between the block's first layer and this one.  It
+    # describes the graph around the layer, not the layer: equal layers may differ in it.
+    residual_elems: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         for field in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters",

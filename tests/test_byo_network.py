@@ -2,7 +2,6 @@
 import csv
 import textwrap
 import warnings
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -50,18 +49,12 @@ def test_reference_models_trace_to_torchvisions_macs(name):
     assert {layer.op for layer in workload.layers if not layer.on_array} >= {"norm", "act"}
 
 
-def unfolded(workload) -> list:
-    """A built-in network's layers without the residual adds it folds into its convs."""
-    return [replace(layer, residual_elems=0) for layer in workload.layers]
-
-
 @pytest.mark.parametrize("depth,wbits,abits,ends", [(20, 2, 8, True), (32, 4, 4, False)])
 def test_cifar_resnets_give_the_builders_rows(depth, wbits, abits, ends):
     model = models.build(f"resnet{depth}", wbits=wbits, abits=abits, full_precision_ends=ends)
     traced = from_module(model, torch.zeros(1, 3, 32, 32))
     reference = resnet_cifar(depth, wbits=wbits, abits=abits, full_precision_ends=ends)
-    # the trace has its residual adds as host rows; the builder folds them into the convs
-    assert array_rows(traced) == unfolded(reference)
+    assert array_rows(traced) == list(reference.layers)
     names = [layer.name for layer in traced.layers]
     # the global pool, and the quantization of the pooled features when the FC is quantized
     assert names[-3:] == (["stage3.block3.relu2", "reduce", "fc"] if ends else
@@ -80,8 +73,8 @@ def test_onnx_export_gives_the_pytorch_rows(tmp_path):
             warnings.simplefilter("ignore")
             torch.onnx.export(model, (x,), tmp_path / f"{name}.onnx", dynamo=False)
         assert array_rows(read_onnx(tmp_path / f"{name}.onnx")) == array_rows(from_module(model, x))
-    assert array_rows(read_onnx(tmp_path / "resnet20.onnx")) == unfolded(
-        builtin("resnet20", wbits=32, abits=32))
+    assert array_rows(read_onnx(tmp_path / "resnet20.onnx")) == list(
+        builtin("resnet20", wbits=32, abits=32).layers)
 
 
 class Attention(nn.Module):

@@ -1,6 +1,4 @@
 """Workloads: the CIFAR ResNets, widening, im2col, and the three file formats."""
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -64,10 +62,7 @@ def test_trace_round_trip(tmp_path):
     path = write_trace(net, tmp_path / "r20.csv")
     # the FC is a linear row: the header grows as far as the op column, no further
     assert path.read_text().splitlines()[0] == FIRST_HEADER + ",groups,op"
-    # A trace writes a residual add as a host row of its own; the built-in network folds its
-    # shortcuts into each block's second conv, which the trace does not carry.
-    assert read_workload(path).layers == tuple(replace(layer, residual_elems=0)
-                                               for layer in net.layers)
+    assert read_workload(path).layers == net.layers
     assert trace_csv_text(read_workload(path)) == trace_csv_text(net)
     convs = Workload("convs", net.layers[:-1])
     assert trace_csv_text(convs).splitlines()[0] == FIRST_HEADER
@@ -191,3 +186,19 @@ def test_missing_trace_and_unknown_model():
         builtin("vgg16")
     with pytest.raises(ValueError, match="widen='half'"):
         builtin("resnet20", widen="half")
+
+
+def test_builtin_resnets_fold_their_shortcuts_and_mark_array_widths(tmp_path):
+    net = builtin("resnet20", full_precision_ends=True)
+    shortcuts = {layer.name: layer.residual_elems for layer in net.layers if layer.residual_elems}
+    assert len(shortcuts) == 9 and all(name.endswith("conv2") for name in shortcuts)
+    assert shortcuts["stage1.block1.conv2"] == 32 * 32 * 16
+    assert shortcuts["stage2.block1.conv2"] == 16 * 16 * 16   # option A: subsampled, padded
+    assert shortcuts["stage2.block2.conv2"] == 16 * 16 * 32
+    # the quantized layers take the array's widths, the fp32 ends keep theirs
+    on_4x4 = net.at_widths(4, 4)
+    assert [(layer.wbits, layer.abits) for layer in on_4x4.layers[:2]] == [(32, 32), (4, 4)]
+    assert (on_4x4.layers[-1].wbits, on_4x4.layers[-1].abits) == (32, 32)
+    # a trace keeps its own widths; a trace writes an add as a host row, not a folded shortcut
+    read = read_workload(write_trace(net, tmp_path / "r20.csv"))
+    assert read.at_widths(4, 4) == read and not any(layer.residual_elems for layer in read.layers)
