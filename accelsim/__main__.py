@@ -4,14 +4,16 @@
     python -m accelsim --trace runs/x/trace.csv --engine cycle --csv layers.csv
     python -m accelsim --model resnet56 --export-scalesim resnet56_topo.csv
     python -m accelsim --onnx model.onnx --input 1,3,224,224 --engine analytic
+    python -m accelsim --model resnet20 --wide-layers passes --between-layers dram
 """
 from __future__ import annotations
 
 import sys
 
-from .cli import ArgumentParser
-from .config import DATAFLOWS, ArrayConfig
-from .cost import network_summary
+from . import dataflows
+from .cli import ArgumentParser, add_cost_options
+from .config import ArrayConfig
+from .cost import network_summary, run_notes
 from .fileio import write_atomic
 from .formats import ALLOWED_BITS_TEXT
 from .graph import parse_shape
@@ -37,10 +39,12 @@ def build_parser() -> ArgumentParser:
                         help="weight width: 1 binary, 2 ternary, up to 16, or 32 fp32 (default 2)")
     parser.add_argument("--abits", type=int, default=8,
                         help=f"activation width: {ALLOWED_BITS_TEXT} (default 8)")
-    parser.add_argument("--dataflow", default="os", help="os, ws or is (default os)")
+    parser.add_argument("--dataflow", default="os",
+                        help=f"{', '.join(dataflows.NAMES)} (default os)")
     parser.add_argument("--engine", default="cycle",
                         help="cycle (clock by clock, default) or analytic (closed form)")
     parser.add_argument("--batch", type=int, default=1, help="inputs per inference (default 1)")
+    add_cost_options(parser)
     parser.add_argument("--csv", help="write the per-layer table to this CSV (atomically)")
     parser.add_argument("--export-scalesim",
                         help="write the network as a SCALE-Sim topology CSV and exit")
@@ -50,19 +54,25 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        if args.dataflow not in DATAFLOWS:
-            raise ValueError(f"--dataflow {args.dataflow!r}: allowed values are os, ws, is")
+        if args.dataflow not in dataflows.NAMES:
+            raise ValueError(f"--dataflow {args.dataflow!r}: allowed values are "
+                             f"{dataflows.NAMES_TEXT}")
         if args.engine not in ENGINES:
             raise ValueError(f"--engine {args.engine!r}: allowed values are cycle, analytic")
         cfg = ArrayConfig(rows=args.rows, cols=args.cols, wbits=args.wbits, abits=args.abits,
-                          dataflow=args.dataflow)
+                          dataflow=args.dataflow, wide_layers=args.wide_layers,
+                          between_layers=args.between_layers)
         if args.onnx:
+            if args.quantize_ends:
+                raise ValueError("--quantize-ends applies to built-in networks; an ONNX model "
+                                 "carries its own layer widths")
             shape = parse_shape(args.input) if args.input else None
             workload = read_onnx(args.onnx, input_shape=shape)
         elif args.input:
             raise ValueError("--input goes with --onnx (a trace or built-in has its shapes)")
         else:
-            workload = resolve_workload(args.trace or args.model, cfg)
+            workload = resolve_workload(args.trace or args.model, cfg,
+                                        quantize_ends=args.quantize_ends)
         if args.export_scalesim:
             write_atomic(args.export_scalesim, scalesim_topology_text(workload))
             print(f"wrote {args.export_scalesim} ({len(workload.layers)} layers)")
@@ -73,15 +83,25 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    shown = frame[["layer", "op", "M", "N", "K", "gemms", "cycles", "stall_cycles",
-                   "utilization", "zero_weight_macs", "energy_total_pj"]].copy()
+    shown = frame[["layer", "op", "layer_wbits", "layer_abits", "runs_on", "passes", "M", "N",
+                   "K", "gemms", "cycles", "stall_cycles", "utilization", "zero_weight_macs",
+                   "energy_total_pj"]].rename(columns={"layer_wbits": "wbits",
+                                                       "layer_abits": "abits"})
     shown["energy_total_pj"] = shown["energy_total_pj"].round(0)
     shown["utilization"] = shown["utilization"].round(3)
     print(f"{workload.name} on a {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} array, "
-          f"{cfg.wbits}-bit weights x {cfg.abits}-bit activations, {args.engine} engine")
+          f"{cfg.wbits}-bit weights x {cfg.abits}-bit activations (the PE), {args.engine} "
+          "engine; wbits/abits below are each layer's own")
     print(shown.to_string(index=False))
     summary = network_summary(frame)
-    print(f"\ntotal: {summary['cycles']:,} compute cycles (SCALE-Sim accounting) + "
+    hosted = frame.loc[(frame["runs_on"] == "host") & (frame["gemms"] > 0), "layer"].tolist()
+    print()
+    print("\n".join(run_notes(
+        wide_layers=cfg.wide_layers, between_layers=cfg.between_layers,
+        zero_gating=frame.attrs["zero_gating"], host_layers=summary["host_layers"],
+        host_energy_uj=summary["energy_host_pj"] / 1e6, passes_layers=summary["passes_layers"],
+        dram_share=summary["energy_dram_share"], host_names=hosted)))
+    print(f"total: {summary['cycles']:,} compute cycles (SCALE-Sim accounting) + "
           f"{summary['stall_cycles']:,} stall cycles; {summary['macs']:,} MACs; "
           f"{summary['energy_uj']:.2f} uJ per inference; {summary['power_mw']:.1f} mW at "
           f"{cfg.freq_mhz:g} MHz; {summary['total_mm2']:.3f} mm^2; "

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 from dash import Dash, dcc, html
 
+from accelsim import dataflows
 from accelsim.cli import ArgumentParser, UsageError
 
 from . import frames
@@ -57,7 +58,7 @@ def _warm_up(sweep: pd.DataFrame) -> None:
     """
     if len(sweep) and {"energy_per_inference_uj", "latency_ms"} <= set(sweep.columns):
         frames.explorer_front(sweep, "energy_per_inference_uj", "latency_ms", {})
-    for dataflow in ("os", "ws", "is"):
+    for dataflow in dataflows.NAMES:
         frames.array_run("resnet20", "cifar10", 1.0, "none", "fc", 4, 4, dataflow, 2, 8)
 
 

@@ -183,7 +183,8 @@ def pe_heatmap_figure(run: ArrayRun) -> go.Figure:
         layout=BASE_LAYOUT)
     total = run.cycles + 1
     fig.update_layout(
-        title=f"{run.layer}: per-PE busy cycles, {rows}x{cols} {run.dataflow.upper()}, "
+        title=f"{run.layer}: per-PE busy cycles, {rows}x{cols} {run.dataflow.upper()} "
+              f"(PEs hold {run.holds}), "
               f"GEMM {run.m}x{run.n}x{run.k} (M x N x K), {total:,} clocks, utilisation "
               f"{run.utilization:.1%}",
         xaxis=dict(title="PE column", dtick=max(1, cols // 16), constrain="domain"),

@@ -182,6 +182,7 @@ class ArrayRun:
     rows: int
     cols: int
     dataflow: str
+    holds: str               # what the PEs hold in a fold (accelsim.dataflows)
     cycles: int
     utilization: float
     macs: int
@@ -232,8 +233,9 @@ def array_run(model: str, dataset: str, width: float, widen: str, layer: str, ro
         "start_clock": np.concatenate([[0], np.cumsum(clocks)[:-1]]), "clocks": clocks,
         "macs": log[:, kernels.FOLD_BUSY]})
     folds["utilization"] = folds["macs"] / (folds["clocks"] * cfg.pes)
-    return ArrayRun(layer, m, n, k, rows, cols, dataflow, result.cycles, result.utilization,
-                    result.macs, result.pe_busy, folds)
+    holds = {"ofmap": "outputs", "filter": "weights", "ifmap": "inputs"}[cfg.flow.held]
+    return ArrayRun(layer, m, n, k, rows, cols, dataflow, holds, result.cycles,
+                    result.utilization, result.macs, result.pe_busy, folds)
 
 
 __all__ = ["COST_AXES", "LABELS", "ArrayRun", "accuracy_points", "array_run", "colour_columns",

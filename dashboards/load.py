@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from accelsim import dataflows
 from dse import results as accuracy
 from dse.evaluate import evaluate
 from dse.space import DesignSpace, build_networks, normalise_dataset
@@ -40,7 +41,7 @@ DEFAULT_MODELS = ("resnet20", "resnet32", "resnet44", "resnet56")
 DEFAULT_WIDENS = ("none", "first30")
 DEFAULT_TEACHERS = ("none", "resnet101")
 DEFAULT_HARDWARE = {
-    "rows": [4, 8, 16, 32], "cols": [4, 8, 16, 32], "dataflow": ["os", "ws", "is"],
+    "rows": [4, 8, 16, 32], "cols": [4, 8, 16, 32], "dataflow": list(dataflows.NAMES),
     "wbits": [1, 2, 4, 8, 32], "abits": [4, 8, 32], "acc_bits": [32], "freq_mhz": [1000.0],
     # dse names one SRAM size for all three (sram_kb); the three sizes are kept beside it for
     # dse versions that take them apart.  A single value each: they do not grow the grid.

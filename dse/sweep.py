@@ -24,7 +24,9 @@ from pathlib import Path
 import pandas as pd
 
 from accelsim import cli
-from accelsim.config import DATAFLOWS
+from accelsim.config import BETWEEN_LAYERS, DATAFLOWS
+from accelsim.cost import run_notes
+from accelsim.pe import WIDE_LAYERS
 from accelsim.fileio import write_atomic
 from accelsim.proc import die_with_parent
 from accelsim.formats import ALLOWED_BITS, ALLOWED_BITS_TEXT, metric_sense
@@ -55,6 +57,8 @@ OBJECTIVE_ALIASES = {
     "activation_memory": "activation_memory_kb",
 }
 DEFAULT_OBJECTIVES = "accuracy,energy,area,latency"
+ENDS_TEXT = {"fp32": "first conv and FC fp32 (WRPN)", "quantized": "first conv and FC quantized",
+             "trace": "layer widths from the trace"}
 CONNECT_TIMEOUT = "10s"  # to a Dask scheduler given by address
 
 
@@ -69,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     hw.add_argument("--cols", default="8", help="PE array columns")
     hw.add_argument("--wbits", default="2", help=f"weight width, {ALLOWED_BITS_TEXT}")
     hw.add_argument("--abits", default="8", help=f"activation width, {ALLOWED_BITS_TEXT}")
-    hw.add_argument("--dataflow", default="os", help="os, ws and/or is")
+    hw.add_argument("--dataflow", default="os", help=f"{', '.join(DATAFLOWS)} (any of them)")
     hw.add_argument("--acc-bits", default="32", help="accumulator width, 2..48")
     hw.add_argument("--sram-kb", default="64", help="size of each of the ifmap, filter and ofmap "
                                                     "SRAMs, kB (double-buffered)")
@@ -77,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     hw.add_argument("--freq-mhz", default="1000", help="clock frequency, MHz")
     hw.add_argument("--batch", default="1", help="inputs per run (energy and latency are "
                                                  "reported per inference)")
+    hw.add_argument("--wide-layers", default="host",
+                    help=cli.WIDE_LAYERS_HELP + "; host and/or passes")
+    hw.add_argument("--between-layers", default="sram",
+                    help=cli.BETWEEN_LAYERS_HELP + "; sram and/or dram")
     net = p.add_argument_group("network")
     net.add_argument("--model", default=None,
                      help=f"built-in network: {', '.join(builtin_names())} (default resnet56)")
@@ -94,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--width", default="1", help="filter multiplier of every layer (list ok)")
     net.add_argument("--widen", default="none", help="none, first30 (the paper's WRPN: first "
                                                      "third of the layers x2) and/or all")
+    net.add_argument("--quantize-ends", action="store_true",
+                     help=cli.QUANTIZE_ENDS_HELP + "; the accuracy tables hold no such network, "
+                          "so its accuracy stays empty")
     net.add_argument("--teacher", default="none",
                      help="distillation teacher the accuracy comes from: none and/or a model "
                           "name (the paper's Apprentice uses resnet101)")
@@ -143,6 +154,10 @@ def space_from_args(args: argparse.Namespace) -> DesignSpace:
         "dram_bw_bytes_per_cycle": parse_values("--dram-bw", args.dram_bw, "float", low=1e-9,
                                                 accepts="bytes per cycle > 0"),
         "batch": parse_values("--batch", args.batch, "int", low=1),
+        "wide_layers": parse_values("--wide-layers", args.wide_layers, "str",
+                                    allowed=WIDE_LAYERS),
+        "between_layers": parse_values("--between-layers", args.between_layers, "str",
+                                       allowed=BETWEEN_LAYERS),
     }
     given = [flag for flag, value in (("--model", args.model), ("--trace", args.trace),
                                       ("--onnx", args.onnx)) if value is not None]
@@ -164,7 +179,7 @@ def space_from_args(args: argparse.Namespace) -> DesignSpace:
                 for t in parse_values("--teacher", args.teacher, "str")]
     dataset = normalise_dataset(args.dataset)
     networks = build_networks(args.model, args.trace, widths, widens, dataset, args.onnx,
-                              input_shape)
+                              input_shape, args.quantize_ends)
     space = DesignSpace(hardware, networks, list(dict.fromkeys(teachers)))
     return space
 
@@ -272,7 +287,8 @@ def fingerprint(args: argparse.Namespace, engine: str) -> str:
     """What makes two runs the same sweep: every option that changes a point's figures."""
     fields = {name: getattr(args, name) for name in
               ("rows", "cols", "wbits", "abits", "dataflow", "acc_bits", "sram_kb", "dram_bw",
-               "freq_mhz", "batch", "model", "trace", "dataset", "width", "widen", "teacher")}
+               "freq_mhz", "batch", "model", "trace", "dataset", "width", "widen", "teacher",
+               "wide_layers", "between_layers", "quantize_ends")}
     fields["engine"] = engine
     if args.trace is not None:
         fields["trace_sha256"] = hashlib.sha256(Path(args.trace).read_bytes()).hexdigest()
@@ -389,7 +405,7 @@ def format_point(row: pd.Series) -> str:
 
     lines = []
     net = (f"{row['model']} ({row['dataset']}), width {row['width']:g}, widen {row['widen']}, "
-           f"teacher {row['teacher']}")
+           f"teacher {row['teacher']}, " + ENDS_TEXT.get(row.get("ends"), ""))
     hw = (f"{row['rows']}x{row['cols']} {row['dataflow'].upper()}, W{row['wbits']}/A{row['abits']}"
           f", acc {row['acc_bits']} b, {row['freq_mhz']:g} MHz, SRAM {row['ifmap_sram_kb']:g}/"
           f"{row['filter_sram_kb']:g}/{row['ofmap_sram_kb']:g} kB, DRAM "
@@ -403,7 +419,9 @@ def format_point(row: pd.Series) -> str:
         ("MACs per inference", "macs_per_inference", ",d"),
         ("energy per inference", "energy_per_inference_uj", ".3f", "uJ"),
     ] + [(f"  {part}", f"energy_{part}_uj", ".3f", "uJ")
-         for part in ("mac", "reg", "ifmap_sram", "filter_sram", "ofmap_sram", "dram")] + [
+         for part in ("mac", "reg", "shift_add", "ifmap_sram", "filter_sram", "ofmap_sram",
+                      "dram")] + [
+        ("  of which host unit", "energy_host_uj", ".3f", "uJ"),
         ("area", "area_mm2", ".4f", "mm2"), ("  PE array", "pe_array_mm2", ".4f", "mm2"),
         ("  SRAMs", "sram_mm2", ".4f", "mm2"), ("power", "power_mw", ".2f", "mW"),
         ("peak TOPS", "peak_tops", ".4f"), ("achieved TOPS", "achieved_tops", ".4f"),
@@ -417,6 +435,11 @@ def format_point(row: pd.Series) -> str:
         unit = entry[3] if len(entry) > 3 else ""
         if column in row.index:
             lines.append(f"{label:<28}{fmt(row[column], spec):>18} {unit}".rstrip())
+    lines += ["", *run_notes(wide_layers=row["wide_layers"], between_layers=row["between_layers"],
+                             zero_gating=row["zero_gating"], host_layers=row["host_layers"],
+                             host_energy_uj=row["energy_host_uj"],
+                             passes_layers=row["passes_layers"],
+                             dram_share=row["energy_dram_share"]), ""]
     source = row.get("accuracy_source") or "unknown (no matching row in the accuracy tables)"
     lines.append(f"{'top-1 error':<28}{fmt(row.get('top1_err_pct'), '.2f'):>18} %   [{source}]")
     return "\n".join(lines)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..cli import ArgumentParser
+from .. import dataflows
+from ..cli import ArgumentParser, add_cost_options
 from ..config import ArrayConfig
 from ..memory import check_widths
 from ..network import simulate_network
@@ -96,15 +97,22 @@ def parse_widths(text: str) -> tuple[int, int]:
 
 
 def compare_text(specs: list[str], *, rows: int = 8, cols: int = 8, acc_bits: int = 32,
-                 model: str = "resnet56", dataflow: str = "os", table=None) -> str:
-    """The PEs of ``specs`` side by side, then their 8x8 arrays and a network run."""
+                 model: str = "resnet56", dataflow: str = "os", table=None,
+                 wide_layers: str = "host", between_layers: str = "sram",
+                 quantize_ends: bool = False) -> str:
+    """The PEs of ``specs`` side by side, then their 8x8 arrays and a network run.
+
+    The run keeps the network's own widths (a built-in network's fp32 ends unless
+    ``quantize_ends``), so a narrow array's run includes its host unit's energy."""
     t = resolve_table(table)
     widths = [parse_widths(spec) for spec in specs]
     pes = [pe_cost(w, a, acc_bits, t) for w, a in widths]
     configs = [ArrayConfig(rows=rows, cols=cols, wbits=w, abits=a, acc_bits=acc_bits,
-                           dataflow=dataflow) for w, a in widths]
+                           dataflow=dataflow, wide_layers=wide_layers,
+                           between_layers=between_layers) for w, a in widths]
     arrays = [array_cost(cfg, t) for cfg in configs]
-    runs = [network_summary(simulate_network(model, cfg, engine="analytic", table=t), t)
+    runs = [network_summary(simulate_network(model, cfg, engine="analytic", table=t,
+                                             quantize_ends=quantize_ends), t)
             for cfg in configs]
     lines: list[tuple[str, list[float]]] = [
         ("multiplier / ternary unit area um2", [p.multiplier_area_um2 for p in pes]),
@@ -119,10 +127,13 @@ def compare_text(specs: list[str], *, rows: int = 8, cols: int = 8, acc_bits: in
          [a.pe_array_mm2 + a.control_mm2 for a in arrays]),
         (f"  + SRAMs ({configs[0].ifmap_sram_kb:g} KB x 3) mm2", [a.total_mm2 for a in arrays]),
         (f"{model} {dataflow} compute energy uJ",
-         [(r["energy_mac_pj"] + r["energy_reg_pj"]) / 1e6 for r in runs]),
+         [(r["energy_mac_pj"] + r["energy_reg_pj"] + r["energy_shift_add_pj"]) / 1e6
+          for r in runs]),
         (f"{model} {dataflow} SRAM energy uJ",
          [sum(r[f"energy_{n}_sram_pj"] for n in SRAMS) / 1e6 for r in runs]),
         (f"{model} {dataflow} DRAM energy uJ", [r["energy_dram_pj"] / 1e6 for r in runs]),
+        (f"{model} {dataflow} energy uJ", [r["energy_uj"] for r in runs]),
+        ("  of which on the host unit uJ", [r["energy_host_pj"] / 1e6 for r in runs]),
         (f"{model} {dataflow} power mW at {configs[0].freq_mhz:g} MHz",
          [r["power_mw"] for r in runs]),
     ]
@@ -134,9 +145,12 @@ def compare_text(specs: list[str], *, rows: int = 8, cols: int = 8, acc_bits: in
     out = [head]
     for label, values in lines:
         text = f"{label:<38}" + "".join(f"{v:>14.4g}" for v in values)
-        if len(values) == 2 and values[0] > 0:
+        if len(values) == 2 and values[0] > 0 and values[1] > 0:
             text += f"{values[1] / values[0]:>9.1f}x"
         out.append(text)
+    ends = "quantized" if quantize_ends else "fp32 (WRPN)"
+    out.append(f"network run: {model}, first conv and FC {ends}; wide layers: {wide_layers}; "
+               f"between layers: {between_layers}; zero_gating: none")
     if len(pes) == 2:
         out.append(f"paper (Sec. 3): the 2x8 PE array is 15x smaller and 12x more power "
                    f"efficient than full precision; ours: {pes[1].area_um2 / pes[0].area_um2:.1f}x "
@@ -158,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="integer accumulator width (default 32)")
     parser.add_argument("--model", default="resnet56",
                         help="network run for --compare's energy rows (default resnet56)")
-    parser.add_argument("--dataflow", default="os", help="os | ws | is (default os)")
+    parser.add_argument("--dataflow", default="os",
+                        help=f"{' | '.join(dataflows.NAMES)} (default os)")
+    add_cost_options(parser)
     parser.add_argument("--tpu-v1", action="store_true",
                         help="print our estimate of a TPU-v1-like array beside the published chip")
     parser.add_argument("--table", default=None,
@@ -176,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.compare:
             print(compare_text(args.compare, rows=args.rows, cols=args.cols,
                                acc_bits=args.acc_bits, model=args.model,
-                               dataflow=args.dataflow, table=table))
+                               dataflow=args.dataflow, table=table,
+                               wide_layers=args.wide_layers,
+                               between_layers=args.between_layers,
+                               quantize_ends=args.quantize_ends))
         if args.tpu_v1:
             with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 200):
                 print(tpu_v1_check(table).to_string(index=False))
