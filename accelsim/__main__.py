@@ -4,6 +4,7 @@
     python -m accelsim --trace runs/x/trace.csv --engine cycle --csv layers.csv
     python -m accelsim --model resnet56 --export-scalesim resnet56_topo.csv
     python -m accelsim --onnx model.onnx --input 1,3,224,224 --engine analytic
+    python -m accelsim --model resnet20 --wide-layers passes --between-layers dram
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 
 from . import cli
 from .cli import ArgumentParser
-from .cost import load_table, network_summary
+from .cost import load_table, network_summary, run_notes
 from .fileio import write_atomic
 from .graph import parse_shape
 from .network import ENGINES, resolve_workload, simulate_network
@@ -45,12 +46,16 @@ def main(argv: list[str] | None = None) -> int:
         cfg = cli.config_from_args(args)
         table = load_table(args.table)
         if args.onnx:
+            if args.quantize_ends:
+                raise ValueError("--quantize-ends applies to built-in networks; an ONNX model "
+                                 "carries its own layer widths")
             shape = parse_shape(args.input) if args.input else None
             workload = read_onnx(args.onnx, input_shape=shape)
         elif args.input:
             raise ValueError("--input goes with --onnx (a trace or built-in has its shapes)")
         else:
-            workload = resolve_workload(args.trace or args.model, cfg)
+            workload = resolve_workload(args.trace or args.model, cfg,
+                                        quantize_ends=args.quantize_ends)
         if args.export_scalesim:
             write_atomic(args.export_scalesim, scalesim_topology_text(workload))
             print(f"wrote {args.export_scalesim} ({len(workload.layers)} layers)")
@@ -62,15 +67,25 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    shown = frame[["layer", "op", "M", "N", "K", "gemms", "cycles", "stall_cycles",
-                   "utilization", "zero_weight_macs", "energy_total_pj"]].copy()
+    shown = frame[["layer", "op", "layer_wbits", "layer_abits", "runs_on", "passes", "M", "N",
+                   "K", "gemms", "cycles", "stall_cycles", "utilization", "zero_weight_macs",
+                   "energy_total_pj"]].rename(columns={"layer_wbits": "wbits",
+                                                       "layer_abits": "abits"})
     shown["energy_total_pj"] = shown["energy_total_pj"].round(0)
     shown["utilization"] = shown["utilization"].round(3)
     print(f"{workload.name} on a {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} array, "
-          f"{cfg.wbits}-bit weights x {cfg.abits}-bit activations, {args.engine} engine")
+          f"{cfg.wbits}-bit weights x {cfg.abits}-bit activations (the PE), {args.engine} "
+          "engine; wbits/abits below are each layer's own")
     print(shown.to_string(index=False))
     summary = network_summary(frame, table)
-    print(f"\ntotal: {summary['cycles']:,} compute cycles (SCALE-Sim accounting) + "
+    hosted = frame.loc[(frame["runs_on"] == "host") & (frame["gemms"] > 0), "layer"].tolist()
+    print()
+    print("\n".join(run_notes(
+        wide_layers=cfg.wide_layers, between_layers=cfg.between_layers,
+        zero_gating=frame.attrs["zero_gating"], host_layers=summary["host_layers"],
+        host_energy_uj=summary["energy_host_pj"] / 1e6, passes_layers=summary["passes_layers"],
+        dram_share=summary["energy_dram_share"], host_names=hosted)))
+    print(f"total: {summary['cycles']:,} compute cycles (SCALE-Sim accounting) + "
           f"{summary['stall_cycles']:,} stall cycles; {summary['macs']:,} MACs; "
           f"{summary['energy_uj']:.2f} uJ per inference; {summary['power_mw']:.1f} mW at "
           f"{cfg.freq_mhz:g} MHz; {summary['total_mm2']:.3f} mm^2; "

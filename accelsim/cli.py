@@ -5,8 +5,8 @@ argparse's own answer to a bad flag is a usage block and ``SystemExit``; ours ra
 ``UsageError`` instead, so each command reports it like the errors it finds after parsing (one
 line on stderr, exit status 2, nothing written) and a caller of ``main(argv)`` gets the status back.
 
-The array, memory, clock, batch and cost-table options are defined once here (``OPTIONS``) and
-added to a parser by ``add_hardware_options``: ``python -m accelsim`` and ``python -m
+The array, memory, clock, batch and cost-model options are defined once here (``OPTIONS``,
+``--table``, ``--quantize-ends``) and added to a parser by ``add_hardware_options``: ``python -m accelsim`` and ``python -m
 accelsim.cost`` take one value each, ``python -m dse.sweep`` and ``python -m dashboards.app``
 (its start-up sweep) a value, a list or a range (``lists=True``).  A flag means the same, with
 the same default, in all four.  A new hardware option is one more ``Option`` in ``OPTIONS``;
@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, fields
 
-from .config import DATAFLOWS, ArrayConfig
+from . import dataflows
+from .config import BETWEEN_LAYERS, ArrayConfig
 from .formats import ALLOWED_BITS, ALLOWED_BITS_TEXT
+from .pe import WIDE_LAYERS
 
 
 class UsageError(ValueError):
@@ -78,24 +80,39 @@ SRAM_FIELDS = ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb")
 DEFAULTS = {**_CONFIG_DEFAULTS, "sram_kb": _CONFIG_DEFAULTS["ifmap_sram_kb"], "batch": 1}
 BITS_ACCEPTS = f"widths {ALLOWED_BITS_TEXT}"
 GROUP_TITLES = {"array": "array", "memory": "memory", "clock": "clock", "batch": "workload size"}
+# The cost model's switches (ArrayConfig.wide_layers, .between_layers, and the built-in
+# networks' ends).
+WIDE_LAYERS_HELP = ("where a layer wider than the PE runs: host (a unit of the array's size "
+                    "built from PEs of the layer's widths; its rows and energy are reported "
+                    "apart) or passes (bit-serial passes of an integer layer on the array)")
+BETWEEN_LAYERS_HELP = ("sram: a layer's output stays on chip as the next layer's input as far "
+                       "as it fits; dram: every layer's output goes to DRAM and back "
+                       "(SCALE-Sim's accounting)")
+QUANTIZE_ENDS_HELP = ("quantize a built-in network's first conv and last FC to the array's "
+                      "widths too (default: fp32, as WRPN trains them; no accuracy table holds "
+                      "such a network, so a sweep leaves its accuracy empty)")
+DATAFLOW_HELP = ", ".join(f"{flow.name} ({flow.description.split(':')[0]})"
+                          for flow in dataflows.REGISTRY)
 OPTIONS = {
     "array": (
         Option("--rows", "rows", "int", "PE array rows", low=1),
         Option("--cols", "cols", "int", "PE array columns", low=1),
-        Option("--dataflow", "dataflow", "str", "os (output-), ws (weight-) or is "
-               "(input-stationary)", allowed=DATAFLOWS),
+        Option("--dataflow", "dataflow", "str", DATAFLOW_HELP, allowed=dataflows.NAMES),
         Option("--wbits", "wbits", "int", f"weight width: {ALLOWED_BITS_TEXT}; 1 binary, 2 "
                "ternary", allowed=ALLOWED_BITS, accepts=BITS_ACCEPTS),
         Option("--abits", "abits", "int", f"activation width: {ALLOWED_BITS_TEXT}",
                allowed=ALLOWED_BITS, accepts=BITS_ACCEPTS),
         Option("--acc-bits", "acc_bits", "int", "signed accumulator width of each PE, bits",
                allowed=tuple(range(2, 49)), accepts="integers 2..48"),
+        Option("--wide-layers", "wide_layers", "str", WIDE_LAYERS_HELP, allowed=WIDE_LAYERS),
     ),
     "memory": (
         Option("--sram-kb", "sram_kb", "float", "size of each of the ifmap, filter and ofmap "
                "SRAMs, kB (double-buffered)", low=1e-9, accepts="sizes in kB > 0"),
         Option("--dram-bw", "dram_bw_bytes_per_cycle", "float", "DRAM bandwidth, bytes per "
                "clock", low=1e-9, accepts="bytes per cycle > 0"),
+        Option("--between-layers", "between_layers", "str", BETWEEN_LAYERS_HELP,
+               allowed=BETWEEN_LAYERS),
     ),
     "clock": (
         Option("--freq-mhz", "freq_mhz", "float", "clock frequency, MHz", low=1e-9,
@@ -117,14 +134,15 @@ LISTS_TITLE = " (each takes a value, a list 4,8,16 or a range 4:32:4 / 4:64:x2)"
 
 def add_hardware_options(parser: argparse.ArgumentParser, *, lists: bool = False,
                          groups=tuple(OPTIONS), only=None, defaults=None,
-                         table: bool = True) -> dict[str, argparse._ArgumentGroup]:
+                         cost_model: bool = True) -> dict[str, argparse._ArgumentGroup]:
     """Add the shared hardware options to ``parser``, a titled argparse group per entry of
     ``groups``; returns the groups by name, for a command to add its own flags to.
 
     ``lists``: each flag takes a string that the command parses as a value, a list or a range
     (dse.space.parse_values); otherwise one value of the option's kind.  ``only``: the fields
     to add (default every option of the groups); ``defaults``: field -> default overriding the
-    shared one (None keeps "not given" visible to the command); ``table``: add ``--table``.
+    shared one (None keeps "not given" visible to the command); ``cost_model``: add the
+    cost-model group, ``--table`` and ``--quantize-ends`` (one value each, lists or not).
     """
     types = {"int": int, "float": float, "str": str}
     made = {}
@@ -140,12 +158,14 @@ def add_hardware_options(parser: argparse.ArgumentParser, *, lists: bool = False
                 kwargs.update(default=None if default is None else as_typed(default))
             else:
                 kwargs.update(type=types[option.kind])
-                if option.field == "dataflow":
-                    kwargs.update(choices=DATAFLOWS)
+                if option.kind == "str" and option.allowed:
+                    kwargs.update(choices=option.allowed)
             group.add_argument(option.flag, **kwargs)
-    if table:
+    if cost_model:
         made["cost"] = parser.add_argument_group("cost model")
         made["cost"].add_argument("--table", default=None, metavar="FILE", help=TABLE_HELP)
+        made["cost"].add_argument("--quantize-ends", action="store_true",
+                                  help=QUANTIZE_ENDS_HELP)
     return made
 
 

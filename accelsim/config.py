@@ -3,19 +3,27 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from . import dataflows
 from .formats import FP32_BITS, check_bits
+from .pe import check_wide_layers
 
-DATAFLOWS = ("os", "ws", "is")
+DATAFLOWS = dataflows.NAMES
+# Between two layers: "sram" keeps what of a layer's output fits on chip as the next layer's
+# input; "dram" writes every output to DRAM and reads every input back (SCALE-Sim's accounting).
+BETWEEN_LAYERS = ("sram", "dram")
 
 
 @dataclass(frozen=True)
 class ArrayConfig:
     """A rows x cols systolic array of PEs, the widths its PEs handle, and its memories.
 
-    wbits/abits: operand widths; 2-bit weights are ternary {-1, 0, +1}, 1-bit weights are
-    binary {-1, +1}, 32 means the fp32 baseline (a float PE).  acc_bits is the accumulator
-    width (signed).  The SRAM sizes and DRAM bandwidth feed the memory model; freq_mhz turns
-    cycles into time and energy into power.
+    wbits/abits: the PE's operand widths; 2-bit weights are ternary {-1, 0, +1}, 1-bit weights
+    are binary {-1, +1}, 32 means fp32 (``accelsim.pe``).  acc_bits is the accumulator width
+    (signed).  The SRAM sizes and DRAM bandwidth feed the memory model; freq_mhz turns cycles
+    into time and energy into power.  wide_layers: where a layer wider than the PE runs,
+    ``host`` (a unit of the same size with PEs of the layer's widths) or ``passes`` (bit-serial
+    passes on the array, ``accelsim.pe``); between_layers: ``sram`` or ``dram`` (see
+    BETWEEN_LAYERS).
     """
 
     rows: int = 8
@@ -29,6 +37,8 @@ class ArrayConfig:
     filter_sram_kb: float = 64.0
     ofmap_sram_kb: float = 64.0
     dram_bw_bytes_per_cycle: float = 16.0
+    wide_layers: str = "host"
+    between_layers: str = "sram"
 
     def __post_init__(self) -> None:
         for name in ("rows", "cols"):
@@ -39,8 +49,11 @@ class ArrayConfig:
             check_bits(getattr(self, name), name)
         if not _is_int(self.acc_bits) or not 2 <= self.acc_bits <= 48:
             raise ValueError(f"acc_bits={self.acc_bits!r}: must be an integer in 2..48")
-        if self.dataflow not in DATAFLOWS:
-            raise ValueError(f"dataflow={self.dataflow!r}: allowed values are os, ws, is")
+        dataflows.get(self.dataflow)
+        check_wide_layers(self.wide_layers)
+        if self.between_layers not in BETWEEN_LAYERS:
+            raise ValueError(f"between_layers={self.between_layers!r}: allowed values are "
+                             f"{', '.join(BETWEEN_LAYERS)}")
         for name in ("freq_mhz", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
                      "dram_bw_bytes_per_cycle"):
             value = getattr(self, name)
@@ -49,8 +62,12 @@ class ArrayConfig:
 
     @property
     def is_float(self) -> bool:
-        """True when the PE is the fp32 baseline (either operand at 32 bits)."""
+        """True when the PE's datapath is fp32 (either operand at 32 bits)."""
         return self.wbits == FP32_BITS or self.abits == FP32_BITS
+
+    @property
+    def flow(self) -> dataflows.Dataflow:
+        return dataflows.get(self.dataflow)
 
     @property
     def pes(self) -> int:

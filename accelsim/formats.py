@@ -128,7 +128,8 @@ COLUMNS = {
                       "none (changes accuracy, not hardware)"),
     "rows": Column("array rows", "PEs", "rows of the PE array"),
     "cols": Column("array columns", "PEs", "columns of the PE array"),
-    "dataflow": Column("dataflow", "", "os output-, ws weight-, is input-stationary"),
+    "dataflow": Column("dataflow", "", "a record of accelsim.dataflows: os output-, ws "
+                       "weight-, is input-stationary"),
     "wbits": Column("weight bits", "b", "weight width: 1 binary, 2 ternary, 32 fp32"),
     "abits": Column("activation bits", "b", "activation width; 32 means fp32"),
     "acc_bits": Column("accumulator bits", "b", "signed accumulator width of each PE"),
@@ -137,32 +138,57 @@ COLUMNS = {
     "filter_sram_kb": Column("filter SRAM", "kB", "weight SRAM (double-buffered)"),
     "ofmap_sram_kb": Column("ofmap SRAM", "kB", "output / partial-sum SRAM (double-buffered)"),
     "dram_bw_bytes_per_cycle": Column("DRAM bandwidth", "B/cycle", "DRAM bytes per clock"),
+    "wide_layers": Column("wide layers", "", "where a layer wider than the PE runs: host (a "
+                          "unit of PEs of its widths) or passes (bit-serial passes on the "
+                          "array)"),
+    "between_layers": Column("between layers", "", "sram: a layer's output stays on chip as "
+                             "the next input where it fits; dram: every output to DRAM and "
+                             "back (SCALE-Sim's accounting)"),
     "batch": Column("batch", "inputs", "inputs per run; energies and memory are per inference"),
-    "layers": Column("layers", "", "layers of the network on the array"),
+    "ends": Column("network ends", "", "first conv and last FC: fp32 (WRPN), quantized "
+                   "(--quantize-ends) or trace (the file's own widths)"),
+    "layers": Column("layers", "", "layers of the network, on the array and the host unit"),
     "pes": Column("PEs", "", "rows x columns"),
     "macs_per_inference": Column("MACs per inference", "MACs", "multiply-accumulates of one "
                                  "input"),
     "cycles": Column("compute cycles", "cycles", "SCALE-Sim-compatible compute cycles of the "
                      "batch"),
     "stall_cycles": Column("stall cycles", "cycles", "clocks waiting for DRAM beyond compute"),
-    "total_cycles": Column("total cycles", "cycles", "compute + stall cycles of the batch"),
+    "total_cycles": Column("total cycles", "cycles", "compute + stall cycles of the batch, "
+                           "host unit included"),
+    "host_cycles": Column("host-unit cycles", "cycles", "of the total, the clocks of the "
+                          "layers on the host unit"),
+    "host_layers": Column("host layers", "layers", "layers wider than the PE, run on the host "
+                          "unit"),
+    "passes_layers": Column("layers in passes", "layers", "layers run on the array as several "
+                            "bit-serial passes (--wide-layers passes)"),
     "latency_ms": Column("latency", "ms", "time of the batch, stalls included"),
     "inferences_per_s": Column("throughput", "inferences/s", "inputs per second"),
     "utilization": Column("PE utilisation", "fraction", "MACs / (clocks x PEs)"),
-    "energy_per_inference_uj": Column("energy per inference", "uJ", "all components"),
+    "energy_per_inference_uj": Column("energy per inference", "uJ", "all components, the "
+                                      "host unit's included"),
     "energy_mac_uj": Column("MAC energy", "uJ", "arithmetic, per inference"),
     "energy_reg_uj": Column("register energy", "uJ", "PE pipeline registers, per inference"),
+    "energy_shift_add_uj": Column("shift-add energy", "uJ", "adding bit-serial passes' partial "
+                                  "results, per inference"),
     "energy_ifmap_sram_uj": Column("ifmap SRAM energy", "uJ", "per inference"),
     "energy_filter_sram_uj": Column("filter SRAM energy", "uJ", "per inference"),
     "energy_ofmap_sram_uj": Column("ofmap SRAM energy", "uJ", "per inference"),
     "energy_dram_uj": Column("DRAM energy", "uJ", "per inference"),
     "energy_saved_zero_gating_uj": Column("saved by zero gating", "uJ", "arithmetic energy "
                                           "zero weights gate off; empty without real weights"),
+    "energy_host_uj": Column("host-unit energy", "uJ", "of the total, the layers on the host "
+                             "unit, per inference"),
+    "energy_dram_share": Column("DRAM share", "fraction", "DRAM energy / total energy"),
+    "zero_gating": Column("zero gating", "", "none, or trace NAME: the weight codes whose zeros "
+                          "gated MACs off"),
     "power_mw": Column("power", "mW", "average power while running, stalls included"),
     "area_mm2": Column("area", "mm2", "PE array + SRAMs + edge registers"),
     "pe_array_mm2": Column("PE array area", "mm2", ""),
     "sram_mm2": Column("SRAM area", "mm2", "the three SRAMs"),
     "control_mm2": Column("edge-register area", "mm2", "operand registers at the array's edges"),
+    "host_mm2": Column("host-unit area", "mm2", "what the host unit's PE array would add (not "
+                       "in area)"),
     "peak_tops": Column("peak TOPS", "TOPS", "2 ops per MAC, every PE busy"),
     "achieved_tops": Column("achieved TOPS", "TOPS", "over the run, stalls included"),
     "tops_per_w": Column("efficiency", "TOPS/W", "achieved TOPS / power"),

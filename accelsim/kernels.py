@@ -12,7 +12,7 @@ value a PE holds is the one its edge injected j clocks ago, exactly as in the sh
 but a clock costs one write per chain instead of n copies, and the PEs' registers sit in one
 contiguous window that the MAC loop reads as a vector.
 
-Two kernels cover the three dataflows:
+Two kernels cover every dataflow of ``accelsim.dataflows`` (which arranges the operands):
 - ``run_output_stationary``: the left operand streams in from the left edge (row i skewed by
   i clocks), the top operand from the top edge (column j skewed by j); each PE accumulates
   its own output.  Per fold: T + rows + cols - 2 clocks.
@@ -22,10 +22,11 @@ Two kernels cover the three dataflows:
   Per fold: rows (preload) + T + rows + cols - 2 clocks.  Weight-stationary preloads W;
   input-stationary preloads A^T and streams W^T, giving (A W)^T.
 
-The PE arithmetic is chosen by ``mode``: MODE_MULTIPLY (integer multiplier), MODE_TERNARY
-(weights {-1, 0, +1}: sign-select-and-append, zero gated, no multiplier), MODE_BINARY
-(weights {-1, +1}: conditional negate), MODE_FLOAT (fp32 fused multiply-add).  Integer
-accumulators wrap at ``acc_bits`` as the hardware's would, and every wrap is counted.
+The PE arithmetic is chosen by ``mode``, the product unit's code of ``accelsim.pe`` (one
+numbering for kernels and costs): TERNARY (weights {-1, 0, +1}: sign-select-and-append, zero
+gated, no multiplier), BINARY (weights {-1, +1}: conditional negate), INT and FP32 (a
+multiplier; the operands' dtype makes it integer or float).  Integer accumulators wrap at
+``acc_bits`` as the hardware's would, and every wrap is counted.
 
 Counters (``stats``, int64): see the STAT_* indices below.  ``pe_busy`` (rows x cols) counts
 each PE's MACs; ``fold_log`` (folds x N_FOLD_FIELDS) records every fold as it runs.
@@ -36,10 +37,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-MODE_MULTIPLY = 0
-MODE_TERNARY = 1
-MODE_BINARY = 2
-MODE_FLOAT = 3
+from .pe import BINARY, TERNARY
 
 STAT_CYCLES = 0            # clocks simulated
 STAT_BUSY = 1              # PE-clocks that performed a MAC on valid operands
@@ -80,10 +78,10 @@ def _wrap_to_accumulator_impl(total, acc_min, acc_mask):
 def _pe_product(act, wgt, mode):
     """What the PE adds to its accumulator for one activation and one weight."""
     zero = act - act
-    if mode == MODE_TERNARY:
+    if mode == TERNARY:
         # sign-compare-and-append: pass the activation with the weight's sign, or force zero
         return act if wgt > 0 else (-act if wgt < 0 else zero)
-    if mode == MODE_BINARY:
+    if mode == BINARY:
         return act if wgt > 0 else -act
     return act * wgt
 
@@ -124,18 +122,22 @@ def _log_fold(fold_log, stats, row0, col0, clocks, busy_before):
 
 
 @njit(cache=True)
-def run_output_stationary(act, wgt, rows, cols, mode, acc_bits, out, stats, pe_busy, fold_log):
-    """Output-stationary GEMM out = act @ wgt on a rows x cols array.
+def run_output_stationary(left, top, rows, cols, mode, acc_bits, left_is_weight, out, stats,
+                          pe_busy, fold_log):
+    """Output-stationary GEMM out = left @ top on a rows x cols array.
 
-    act: (M, K) streams in from the left edge, row i of the array skewed by i clocks;
-    wgt: (K, N) from the top edge, column j skewed by j clocks; out: (M, N).
+    left: (Sr, T) streams in from the left edge, row i of the array skewed by i clocks;
+    top: (T, Sc) from the top edge, column j skewed by j clocks; out: (Sr, Sc).  The weights
+    are ``top`` (activations from the left), or ``left`` when ``left_is_weight``.
     """
+    act, wgt = left, top
     m, k_len = act.shape
     n = wgt.shape[1]
     acc_min = -(1 << (acc_bits - 1))
     acc_mask = (1 << acc_bits) - 1
-    # act_line[i, act_head + j] is PE(i, j)'s activation register; wgt_line[wgt_head + i, j]
-    # is PE(i, j)'s weight register; *_ok are their valid bits.
+    # act_line[i, act_head + j] is PE(i, j)'s register of the left operand (the activations,
+    # unless left_is_weight); wgt_line[wgt_head + i, j] is its register of the top operand;
+    # *_ok are their valid bits.
     act_line = np.zeros((rows, 2 * cols), act.dtype)
     act_ok = np.zeros((rows, 2 * cols), np.int64)
     wgt_line = np.zeros((2 * rows, cols), wgt.dtype)
@@ -177,8 +179,11 @@ def run_output_stationary(act, wgt, rows, cols, mode, acc_bits, out, stats, pe_b
                 for i in range(rows):
                     for j in range(cols):
                         ok = act_ok[i, act_head + j] & wgt_ok[wgt_head + i, j]
-                        w = wgt_line[wgt_head + i, j]
-                        value = _pe_product(act_line[i, act_head + j], w, mode)
+                        from_left = act_line[i, act_head + j]
+                        from_top = wgt_line[wgt_head + i, j]
+                        w = from_left if left_is_weight else from_top
+                        a = from_top if left_is_weight else from_left
+                        value = _pe_product(a, w, mode)
                         total, wrapped = _wrap_to_accumulator(acc[i, j] + value, acc_min,
                                                               acc_mask)
                         acc[i, j] = total if ok else acc[i, j]
@@ -193,8 +198,8 @@ def run_output_stationary(act, wgt, rows, cols, mode, acc_bits, out, stats, pe_b
             stats[STAT_BUSY] += busy
             stats[STAT_ZERO_WEIGHT_MACS] += zero_weight
             stats[STAT_OVERFLOWS] += overflows
-            stats[STAT_IFMAP_READS] += act_reads
-            stats[STAT_FILTER_READS] += wgt_reads
+            stats[STAT_FILTER_READS if left_is_weight else STAT_IFMAP_READS] += act_reads
+            stats[STAT_IFMAP_READS if left_is_weight else STAT_FILTER_READS] += wgt_reads
             stats[STAT_OFMAP_WRITES] += r_used * c_used
             _log_fold(fold_log, stats, r0, c0, clocks_per_fold, busy_before)
 

@@ -1,132 +1,230 @@
-"""A whole network on the array: one row per layer, from the cycle-level model or the closed form."""
+"""A whole network on the array: one row per layer, from the cycle-level model or the closed form.
+
+Each layer keeps its own widths (a trace's ``wbits``/``abits``; a built-in network's, whose
+quantized layers take the array's and whose first conv and FC stay fp32 as WRPN trains them
+unless ``quantize_ends``).  Where it runs follows ``accelsim.pe.placement``: on the array,
+on the array in bit-serial passes (``wide_layers="passes"``), or on the host unit, an array of
+the same size and dataflow built from PEs of the layer's widths (``runs_on`` host).  A row a
+trace puts on the host (``op`` pool, add, softmax, ...) has no GEMM (``gemms`` = 0): no
+cycles, only the traffic of its operands.  A layer of several GEMMs (a grouped conv's groups,
+a matmul's batch) runs them back to back.  Zero weights gate energy only where the weights are
+known (a trace's ``.npz``); otherwise the row's ``zero_weight_macs`` is empty and the report
+says ``zero_gating: none``.
+"""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import analytic
+from . import analytic, pe
 from .config import ArrayConfig, activation_code_range, config_columns, weight_code_range
 from .cost import add_energy_columns
+from .formats import FP32_BITS
 from .onnx_import import read_onnx
-from .systolic import simulate_gemm
+from .systolic import simulate_gemm, simulate_passes
 from .workload import Workload, builtin, builtin_names, load_all_operands, read_workload
 
 ENGINES = ("cycle", "analytic")
 COUNT_COLUMNS = ("folds", "cycles", "clocks", "macs", "busy_pe_cycles", "utilization",
                  "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes",
-                 "ofmap_sram_reads", "zero_weight_macs", "overflows")
+                 "ofmap_sram_reads", "shift_adds", "zero_weight_macs", "overflows")
+# A layer row's shape, widths and place, before its counts (both engines, and dse's frame).
+LAYER_COLUMNS = ("layer", "op", "M", "N", "K", "gemms", "ifmap_elems", "filter_elems",
+                 "weight_elems", "ofmap_elems", "layer_wbits", "layer_abits", "chained",
+                 "residual_elems")
+PLACEMENT_COLUMNS = ("runs_on", "weight_passes", "activation_passes", "passes")
 
 
-def resolve_workload(trace: str | os.PathLike | Workload, cfg: ArrayConfig | None = None,
-                     **builtin_options) -> Workload:
-    """A Workload from a loaded one, a trace / topology / ``.onnx`` path, or a built-in name."""
-    if isinstance(trace, Workload):
-        return trace
+def resolve_workload(trace: str | os.PathLike | Workload, cfg: ArrayConfig | None = None, *,
+                     quantize_ends: bool = False, **builtin_options) -> Workload:
+    """A Workload from a loaded one, a trace / topology / ``.onnx`` path, or a built-in name.
+
+    With ``cfg``, layers that take the array's widths take cfg's.  ``quantize_ends`` puts a
+    built-in network's first conv and FC at the array's widths too (default: fp32, as WRPN
+    trains them); a trace carries its own widths, so it refuses the option.
+    """
     text = str(trace)
-    if text.lower() in builtin_names():
-        widths = {} if cfg is None else {"wbits": cfg.wbits, "abits": cfg.abits}
-        return builtin(text, **widths, **builtin_options)
-    if os.path.exists(text):
-        if text.lower().endswith(".onnx"):
-            return read_onnx(text)
-        widths = {} if cfg is None else {"wbits": cfg.wbits, "abits": cfg.abits}
-        return read_workload(text, **widths)
-    raise ValueError(f"trace={text!r}: neither a file nor a built-in network "
-                     f"({', '.join(builtin_names())})")
+    is_builtin = not isinstance(trace, Workload) and text.lower() in builtin_names()
+    if quantize_ends and not is_builtin:
+        raise ValueError("quantize_ends applies to built-in networks; a trace or workload "
+                         "carries its own layer widths")
+    widths = {} if cfg is None else {"wbits": cfg.wbits, "abits": cfg.abits}
+    if isinstance(trace, Workload):
+        workload = trace
+    elif is_builtin:
+        return builtin(text, **widths, full_precision_ends=not quantize_ends, **builtin_options)
+    elif os.path.exists(text):
+        workload = read_onnx(text) if text.lower().endswith(".onnx") else read_workload(text)
+    else:
+        raise ValueError(f"trace={text!r}: neither a file nor a built-in network "
+                         f"({', '.join(builtin_names())})")
+    return workload if cfg is None else workload.at_widths(cfg.wbits, cfg.abits)
 
 
 def random_operands(m: int, n: int, k: int, cfg: ArrayConfig,
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Uniformly random codes of the array's widths, for a network given without data."""
-    if cfg.is_float:
-        return (rng.random((m, k), dtype=np.float32),
-                rng.standard_normal((k, n), dtype=np.float32))
-    a_low, a_high = activation_code_range(cfg.abits)
-    activations = rng.integers(a_low, a_high + 1, size=(m, k), dtype=np.int64)
-    if cfg.wbits == 1:
+    """Uniformly random codes of cfg's widths (floats on an fp32 side), for a network without data."""
+    if cfg.abits == FP32_BITS:
+        activations = rng.random((m, k), dtype=np.float32)
+    else:
+        a_low, a_high = activation_code_range(cfg.abits)
+        activations = rng.integers(a_low, a_high + 1, size=(m, k), dtype=np.int64)
+    if cfg.wbits == FP32_BITS:
+        weights = rng.standard_normal((k, n), dtype=np.float32)
+    elif cfg.wbits == 1:
         weights = rng.choice(np.array([-1, 1], dtype=np.int64), size=(k, n))
     else:
         w_low, w_high = weight_code_range(cfg.wbits)
         weights = rng.integers(w_low, w_high + 1, size=(k, n), dtype=np.int64)
+    if cfg.is_float:
+        activations, weights = activations.astype(np.float32), weights.astype(np.float32)
     return activations, weights
 
 
-def _layer_counts(results: list, cfg: ArrayConfig) -> dict:
-    """One layer's counts from its GEMMs' results: sums, SCALE-Sim's - 1 once per layer."""
-    counts = {column: sum(getattr(r, column) for r in results) for column in COUNT_COLUMNS
-              if column not in ("cycles", "utilization")}
-    counts["cycles"] = counts["clocks"] - 1
-    # clocks, not SCALE-Sim's cycles, so that a full array reads exactly 1.0
-    counts["utilization"] = counts["macs"] / (counts["clocks"] * cfg.pes)
-    return counts
+def add_placement_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Where each (design point, layer) row runs: ``runs_on``, weight / activation passes.
+
+    Needs the layer's widths (layer_wbits, layer_abits), its ``gemms`` (0: an op the trace
+    puts on the host) and the array's (wbits, abits, wide_layers).  Elementwise, for a sweep's
+    frame as for one network's.
+    """
+    place = pe.placement(frame["layer_wbits"].to_numpy(), frame["layer_abits"].to_numpy(),
+                         frame["wbits"].to_numpy(), frame["abits"].to_numpy(),
+                         (frame["wide_layers"] == "passes").to_numpy())
+    on_host = place["on_host"] | (frame["gemms"].to_numpy() == 0)
+    out = frame.copy(deep=False)
+    out["runs_on"] = pd.Categorical.from_codes(on_host.astype(np.int8),
+                                               categories=list(pe.RUNS_ON))
+    out["weight_passes"] = place["weight_passes"]
+    out["activation_passes"] = place["activation_passes"]
+    out["passes"] = place["weight_passes"] * place["activation_passes"]
+    return out
+
+
+def closed_form_counts(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The closed form's counts of placed rows (a host row counts as one pass on its unit)."""
+    gemms = frame["gemms"].to_numpy()
+    counts = analytic.gemm_counts(frame["M"].to_numpy(), frame["N"].to_numpy(),
+                                  frame["K"].to_numpy(), frame["rows"].to_numpy(),
+                                  frame["cols"].to_numpy(), frame["dataflow"], gemms)
+    counts["busy_pe_cycles"] = counts["macs"]  # in closed form every MAC busies one PE cycle
+    return analytic.with_passes(counts, frame["M"].to_numpy(), frame["N"].to_numpy(),
+                                frame["passes"].to_numpy(), gemms)
+
+
+def measured_zero_macs(weights: np.ndarray, m: int, array_wbits: int, weight_passes: int,
+                       activation_passes: int) -> int:
+    """MACs that meet a zero weight digit: each digit meets M activations per activation pass."""
+    digits = pe.weight_digits(np.asarray(weights, dtype=np.int64), array_wbits, weight_passes)
+    return int(sum(int((digit == 0).sum()) for digit, _ in digits)) * m * activation_passes
+
+
+def layer_rows(workload: Workload, batch: int, stored: dict) -> pd.DataFrame:
+    """A row per layer: its GEMMs at ``batch``, element counts, widths, place in the chain."""
+    rows = []
+    for index, layer in enumerate(workload.layers):
+        sizes = layer.sizes(batch)
+        m, gemms = sizes["M"], sizes["gemms"]
+        if layer.name in stored:
+            m = stored[layer.name][0].shape[-2]  # the .npz may hold a sample of the output pixels
+        rows.append({"layer": layer.name, "op": layer.op, "M": m, "N": sizes["N"],
+                     "K": sizes["K"], "gemms": gemms, "ifmap_elems": sizes["ifmap_elems"],
+                     "filter_elems": sizes["filter_elems"],
+                     "weight_elems": sizes["weight_elems"],
+                     "ofmap_elems": gemms * m * sizes["N"] if layer.on_array
+                     else sizes["ofmap_elems"],
+                     "layer_wbits": layer.wbits, "layer_abits": layer.abits,
+                     "chained": index > 0, "residual_elems": batch * layer.residual_elems})
+    return pd.DataFrame(rows)
+
+
+def zero_gating_label(workload: Workload, stored: dict) -> str:
+    """``none``, or ``trace NAME`` when the zero weights come from a trace's codes."""
+    return f"trace {Path(workload.operands_path).name}" if stored else "none"
 
 
 def simulate_network(trace: str | os.PathLike | Workload, cfg: ArrayConfig, *, batch: int = 1,
-                     engine: str = "cycle", seed: int = 0, table=None) -> pd.DataFrame:
-    """Run every layer of a network on the array; one row per layer, in file order.
+                     engine: str = "cycle", seed: int = 0, table=None,
+                     quantize_ends: bool = False) -> pd.DataFrame:
+    """Run every layer of a network; one row per layer, in file order.
 
     ``trace``: our trace CSV, a SCALE-Sim topology, an ONNX model, a built-in name
-    (``"resnet56"``) or a Workload.  The array's widths (cfg) apply to every layer.  ``engine="cycle"`` simulates
-    clock by clock on the layer's operand codes (from the trace's .npz, or seeded random codes
-    of the array's widths); ``"analytic"`` gives the same cycles and accesses in closed form.
-    A layer of several GEMMs (``gemms``: a grouped conv's groups, a matmul's batch) runs them
-    back to back; a row on the host (``runs_on``) takes no array cycles (``gemms`` = 0) but its
-    operands' DRAM traffic is counted.  The ``operands`` column says which data a row ran on.
-    The config's fields follow as columns, then memory traffic, stalls and energy
-    (``accelsim.memory``, ``accelsim.cost``; ``table``: a constants table for the energies,
-    default 45 nm); ``network_summary`` totals them.
+    (``"resnet56"``) or a Workload (see ``resolve_workload`` for widths and ``quantize_ends``).  ``engine="cycle"``
+    simulates clock by clock on the layer's codes (from the trace's .npz, else seeded random
+    codes of the layer's widths); ``"analytic"`` gives the same counts in closed form.  Columns:
+    the layer (LAYER_COLUMNS), where it ran (PLACEMENT_COLUMNS), the counts, ``operands``
+    (npz / random / none), the config's fields, then memory traffic, stalls and energy
+    (``accelsim.memory``, ``accelsim.cost``; ``table``: constants, default 45 nm);
+    ``network_summary`` totals them.  ``frame.attrs['zero_gating']`` says where zero weights
+    came from.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r}: allowed values are cycle, analytic")
     if not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ValueError(f"batch={batch!r}: must be an integer >= 1")
-    workload = resolve_workload(trace, cfg)
-    rows = []
-    rng = np.random.default_rng(seed)
+    workload = resolve_workload(trace, cfg, quantize_ends=quantize_ends)
     stored = load_all_operands(workload) if batch == 1 else {}
-    for layer in workload.layers:
-        sizes = layer.sizes(batch)
-        m, n, k, gemms = sizes["M"], sizes["N"], sizes["K"], sizes["gemms"]
-        operands = stored.get(layer.name)
-        if operands is not None:
-            m = operands[0].shape[-2]  # the .npz may hold a sample of the output pixels
-        row = {"layer": layer.name, "op": layer.op, "runs_on": layer.runs_on, "M": m, "N": n,
-               "K": k, "gemms": gemms, "wbits": cfg.wbits, "abits": cfg.abits,
-               "ifmap_elems": sizes["ifmap_elems"], "filter_elems": sizes["filter_elems"],
-               "weight_elems": sizes["weight_elems"],
-               "ofmap_elems": gemms * m * n if layer.on_array else sizes["ofmap_elems"]}
-        if gemms == 0:  # on the host: no array counts; the memory model moves its operands
-            row["operands"] = "none"
-            counts = analytic.gemm_counts(m, n, k, cfg.rows, cfg.cols, cfg.dataflow, gemms)
-            row.update({column: counts[column].item() for column in counts})
-            row.update(busy_pe_cycles=0, zero_weight_macs=0, overflows=0)
-        elif engine == "cycle":
-            row["operands"] = "npz" if operands is not None else "random"
-            results = []
-            for g in range(gemms):  # the layer's GEMMs back to back, each on its own codes
-                if operands is None:
-                    a, w = random_operands(m, n, k, cfg, rng)
-                else:
-                    a, w = operands if gemms == 1 else (operands[0][g], operands[1][g])
-                results.append(simulate_gemm(a, w, cfg))
-            row.update(_layer_counts(results, cfg))
-        else:
-            row["operands"] = "npz" if operands is not None else "none"
-            counts = analytic.gemm_counts(m, n, k, cfg.rows, cfg.cols, cfg.dataflow, gemms)
-            row.update({column: counts[column].item() for column in counts})
-            row["busy_pe_cycles"] = row["macs"]
-            # Zero weights are known only from data: each weight is used once per output row.
-            row["zero_weight_macs"] = (int((operands[1] == 0).sum()) * m
-                                       if operands is not None else np.nan)
-            row["overflows"] = np.nan
-        rows.append(row)
-    frame = pd.DataFrame(rows)
+    frame = layer_rows(workload, batch, stored)
     for name, value in config_columns(cfg).items():
-        if name not in frame.columns:
-            frame[name] = value
+        frame[name] = value
+    frame = add_placement_columns(frame)
+    if engine == "cycle":
+        counts = _cycle_counts(frame, stored, cfg, np.random.default_rng(seed))
+    else:
+        counts = closed_form_counts(frame)
+        counts["zero_weight_macs"] = np.array(
+            [measured_zero_macs(stored[r.layer][1], r.M, cfg.wbits if r.runs_on == "array"
+                                else r.layer_wbits, r.weight_passes, r.activation_passes)
+             if r.layer in stored else np.nan for r in frame.itertuples()], dtype=np.float64)
+        counts["overflows"] = np.full(len(frame), np.nan)
+    for name in COUNT_COLUMNS:
+        frame[name] = counts[name]
+    frame["operands"] = [("npz" if name in stored else "none" if gemms == 0 or engine != "cycle"
+                          else "random") for name, gemms in zip(frame["layer"], frame["gemms"])]
+    label = zero_gating_label(workload, stored)
+    frame["zero_gating"] = label
     frame = add_energy_columns(frame, table)  # adds the memory columns first
-    frame.attrs["workload"] = workload.name
-    frame.attrs["config"] = cfg
+    frame.attrs.update(workload=workload.name, config=cfg, zero_gating=label)
     return frame
+
+
+def _cycle_counts(frame: pd.DataFrame, stored: dict, cfg: ArrayConfig,
+                  rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Every layer clock by clock: on the array (in passes if placed so) or on the host unit,
+    its GEMMs back to back, each on its own codes; an op on the host has no counts."""
+    layers = []
+    for row in frame.itertuples():
+        on_host = row.runs_on == "host"
+        unit = replace(cfg, wbits=row.layer_wbits, abits=row.layer_abits) if on_host else cfg
+        layer_widths = replace(cfg, wbits=row.layer_wbits, abits=row.layer_abits)
+        results = []
+        for g in range(row.gemms):
+            if row.layer in stored:
+                a, w = stored[row.layer]
+                a, w = (a, w) if row.gemms == 1 else (a[g], w[g])
+            else:
+                a, w = random_operands(row.M, row.N, row.K, layer_widths, rng)
+            results.append(simulate_passes(a, w, unit, row.weight_passes, row.activation_passes)
+                           if row.passes > 1 else simulate_gemm(a, w, unit))
+        layers.append(_layer_counts(results, row.passes, unit.pes))
+    counts = {name: np.array([layer[name] for layer in layers]) for name in COUNT_COLUMNS}
+    # Zero weights gate energy only when the weights are the network's: from random codes the
+    # count says nothing about it.
+    known = np.array([name in stored for name in frame["layer"]])
+    counts["zero_weight_macs"] = np.where(known, counts["zero_weight_macs"], np.nan)
+    return counts
+
+
+def _layer_counts(results: list, passes: int, pes: int) -> dict:
+    """One layer's counts from its GEMMs' results: sums, SCALE-Sim's - 1 once per pass."""
+    counts = {column: sum(getattr(r, column) for r in results) for column in COUNT_COLUMNS
+              if column not in ("cycles", "utilization")}
+    counts["cycles"] = counts["clocks"] - passes if results else 0
+    # clocks, not SCALE-Sim's cycles, so that a full array reads exactly 1.0
+    counts["utilization"] = (counts["busy_pe_cycles"] / (counts["clocks"] * pes)
+                             if results else 0.0)
+    return counts

@@ -85,4 +85,7 @@ def apply_policy(workload: Workload, policy: Policy) -> Workload:
                          f"{', '.join(unknown[:5])}")
     layers = tuple(replace(layer, wbits=policy[layer.name][0], abits=policy[layer.name][1])
                    if layer.name in policy else layer for layer in workload.layers)
-    return replace(workload, layers=layers)
+    # a layer the policy sets keeps its widths on any array
+    follows = tuple(f and layer.name not in policy
+                    for f, layer in zip(workload.array_widths, workload.layers))
+    return replace(workload, layers=layers, array_widths=follows)

@@ -31,7 +31,7 @@ import csv
 import io
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +73,11 @@ class Layer:
     op: str = "conv"
     runs_on: str = "array"
     batch: int = 1
+    # Elements of a shortcut tensor added to this layer's output (a residual add folded into
+    # the layer, as the built-in ResNets give it; a trace writes an add as a host row instead).
+    # The memory model keeps it on chip between the block's first layer and this one.  It
+    # describes the graph around the layer, not the layer: equal layers may differ in it.
+    residual_elems: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         for field in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters",
@@ -80,8 +85,10 @@ class Layer:
             value = getattr(self, field)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"layer {self.name!r}: {field}={value!r} must be an integer >= 1")
-        if not isinstance(self.pad, (int, np.integer)) or self.pad < 0:
-            raise ValueError(f"layer {self.name!r}: pad={self.pad!r} must be an integer >= 0")
+        for field in ("pad", "residual_elems"):
+            value = getattr(self, field)
+            if not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"layer {self.name!r}: {field}={value!r} must be an integer >= 0")
         for field in ("wbits", "abits"):
             if getattr(self, field) not in ALLOWED_BITS:
                 raise ValueError(f"layer {self.name!r}: {field}={getattr(self, field)!r}; "
@@ -179,15 +186,32 @@ class Layer:
 
 @dataclass(frozen=True)
 class Workload:
-    """A network: its layers in execution order, and optionally a .npz of operand codes."""
+    """A network: its layers in execution order, and optionally a .npz of operand codes.
+
+    ``array_widths``: per layer, True where its widths are not the network's own but those of
+    the array it runs on (a built-in network's quantized layers; every layer of a SCALE-Sim
+    topology, which has no widths); empty: every layer keeps its widths.
+    """
 
     name: str
     layers: tuple[Layer, ...]
     operands_path: str | None = None
+    array_widths: tuple[bool, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.layers:
             raise ValueError(f"workload {self.name!r} has no layers")
+        if self.array_widths and len(self.array_widths) != len(self.layers):
+            raise ValueError(f"workload {self.name!r}: array_widths has "
+                             f"{len(self.array_widths)} entries for {len(self.layers)} layers")
+
+    def at_widths(self, wbits: int, abits: int) -> "Workload":
+        """The workload on an array of these widths: its array-width layers take them."""
+        if not any(self.array_widths):
+            return self
+        layers = tuple(replace(layer, wbits=wbits, abits=abits) if follows else layer
+                       for layer, follows in zip(self.layers, self.array_widths))
+        return replace(self, layers=layers)
 
     def gemms(self, batch: int = 1) -> np.ndarray:
         """An (L, 3) int64 array of every layer's (M, N, K) (see ``Layer.gemm``)."""
@@ -222,7 +246,10 @@ def resnet_cifar(depth: int, width: float = 1, widen: str | None = None, in_chan
     ``width`` multiplies every conv's filters; ``widen='first30'`` doubles the filters of the
     first conv and the whole first stage (the first third of the layers, DESIGN.md), and
     ``widen='all'`` doubles every conv.  With ``full_precision_ends`` the first conv and the FC
-    are fp32, as WRPN trains them.
+    are fp32, as WRPN trains them; the other layers are at ``wbits``/``abits`` and marked as
+    taking the array's widths (``Workload.array_widths``).  Each block's second conv carries
+    the shortcut it adds (``residual_elems``: the block's input, subsampled to the output's
+    size; option A's zero-padded channels add nothing).
     """
     if (depth - 2) % 6 or depth < 8:
         raise ValueError(f"depth={depth}: a CIFAR ResNet has depth 6n+2 (20, 32, 44, 56, 110)")
@@ -238,12 +265,19 @@ def resnet_cifar(depth: int, width: float = 1, widen: str | None = None, in_chan
             for conv in (1, 2):
                 stride = 2 if stage > 0 and block == 0 and conv == 1 else 1
                 name = f"stage{stage + 1}.block{block + 1}.conv{conv}"
+                if conv == 1:
+                    block_channels = channels
                 layer = Layer(name, size, size, 3, 3, channels, out_channels, stride, 1,
                               wbits, abits)
+                if conv == 2:
+                    layer = replace(layer, residual_elems=layer.ofmap_h * layer.ofmap_w
+                                    * block_channels)
                 layers.append(layer)
                 size, channels = layer.ofmap_h, out_channels
     layers.append(Layer("fc", 1, 1, 1, 1, channels, num_classes, 1, 0, *end_bits, op="linear"))
-    return Workload(f"resnet{depth}", tuple(layers))
+    follows = tuple(not (full_precision_ends and layer.name in ("conv1", "fc"))
+                    for layer in layers)
+    return Workload(f"resnet{depth}", tuple(layers), array_widths=follows)
 
 
 def stage_filters(width: float = 1, widen: str | None = None) -> tuple[int, int, int]:
@@ -312,7 +346,9 @@ def read_workload(path: str | os.PathLike, wbits: int = 2, abits: int = 8) -> Wo
             f"{','.join(TRACE_COLUMNS)!r} (then optionally {','.join(TRACE_OPTIONAL_COLUMNS)!r}"
             f"), a SCALE-Sim conv topology, or 'Layer, M, N, K,'")
     npz = path.with_suffix(".npz")
-    return Workload(path.stem, tuple(layers), str(npz) if npz.is_file() else None)
+    from_array = optional is None  # SCALE-Sim files carry no widths
+    return Workload(path.stem, tuple(layers), str(npz) if npz.is_file() else None,
+                    array_widths=(from_array,) * len(layers))
 
 
 def _drop_trailing_empty(row: list[str]) -> list[str]:

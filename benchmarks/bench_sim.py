@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from accelsim import ArrayConfig, simulate_gemm
+from accelsim import ArrayConfig, dataflows, simulate_gemm
 from accelsim.network import random_operands
 from accelsim.workload import builtin, scalesim_topology_text
 
 MODELS = ("resnet20", "resnet56")
 SIZES = (8, 32)
-DATAFLOWS = ("os", "ws", "is")
+DATAFLOWS = dataflows.NAMES
 
 SCALESIM_CONFIG = """[general]
 run_name = wrpn_dse_compare

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 from dash import Dash, dcc, html
 
-from accelsim import cli
+from accelsim import cli, dataflows
 from accelsim.cli import ArgumentParser, UsageError
 from accelsim.cost import load_table
 from dse.pareto import load_ens
@@ -65,7 +65,7 @@ def _warm_up(sweep: pd.DataFrame) -> None:
     load_ens()  # fronts come group by group: many small sorts, where ENS is the faster
     if len(sweep) and {"energy_per_inference_uj", "latency_ms"} <= set(sweep.columns):
         frames.explorer_front(sweep, "energy_per_inference_uj", "latency_ms", {}).front
-    for dataflow in ("os", "ws", "is"):
+    for dataflow in dataflows.NAMES:
         frames.array_run("resnet20", "cifar10", 1.0, "none", "fc", 4, 4, dataflow, 2, 8)
 
 
@@ -118,7 +118,8 @@ def main(argv=None) -> int:
     except UsageError as err:
         print(f"dashboards.app: error: {err}", file=sys.stderr)
         return 2
-    results = load.load(args.results, hardware=args.hardware, table=args.table)
+    results = load.load(args.results, hardware=args.hardware, table=args.table,
+                        quantize_ends=args.quantize_ends)
     for message in results.messages:
         print(f"dashboards.app: {message}", file=sys.stderr)
     app = create_app(results)

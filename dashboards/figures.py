@@ -311,8 +311,9 @@ def pe_heatmap_figure(run: ArrayRun) -> go.Figure:
                       "the clocks<extra></extra>"), layout=BASE_LAYOUT)
     fig.update_layout(
         title=f"{run.layer}: how busy each PE is over the layer<br><sup>{rows}x{cols} "
-              f"{run.dataflow.upper()}, GEMM {run.m}x{run.n}x{run.k} (M x N x K), {total:,} "
-              f"clocks, utilisation {run.utilization:.1%}<br>{spread}</sup>",
+              f"{run.dataflow.upper()} (PEs hold {run.holds}), GEMM {run.m}x{run.n}x{run.k} "
+              f"(M x N x K), {total:,} clocks, utilisation {run.utilization:.1%}<br>"
+              f"{spread}</sup>",
         margin=dict(l=70, r=20, t=100, b=60),
         xaxis=dict(title="PE column", dtick=max(1, cols // 16), constrain="domain"),
         yaxis=dict(title="PE row", autorange="reversed", dtick=max(1, rows // 16),

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from accelsim import ArrayConfig, kernels, simulate_gemm
-from accelsim.analytic import fold_schedule, mapped_dims
+from accelsim.analytic import fold_schedule
 from accelsim.formats import column_label, metric_sense
 from accelsim.network import random_operands
 from accelsim.workload import builtin, builtin_names
@@ -207,6 +207,7 @@ class ArrayRun:
     rows: int
     cols: int
     dataflow: str
+    holds: str               # what the PEs hold in a fold (accelsim.dataflows)
     cycles: int
     utilization: float
     macs: int
@@ -261,13 +262,16 @@ def array_run(model: str, dataset: str, width: float, widen: str, layer: str, ro
         "start_clock": np.concatenate([[0], np.cumsum(clocks)[:-1]]), "clocks": clocks,
         "macs": log[:, kernels.FOLD_BUSY]})
     folds["utilization"] = folds["macs"] / (folds["clocks"] * cfg.pes)
-    spatial_rows, spatial_cols, temporal = mapped_dims(m, n, k, dataflow)
+    spatial_rows, spatial_cols, temporal = cfg.flow.mapped(m, n, k)
     folds["used_rows"] = np.minimum(rows, spatial_rows - folds["first_row"])
     folds["used_cols"] = np.minimum(cols, spatial_cols - folds["first_col"])
     folds["partial"] = (folds["used_rows"] < rows) | (folds["used_cols"] < cols)
     preload = fold_schedule(rows, cols, dataflow, rows, cols, temporal)["preload"]
-    return ArrayRun(layer, m, n, k, rows, cols, dataflow, result.cycles, result.utilization,
-                    result.macs, temporal, preload, result.pe_busy, folds)
+    holds = {"ofmap": "outputs", "filter": "weights", "ifmap": "inputs"}[cfg.flow.held]
+    return ArrayRun(layer=layer, m=m, n=n, k=k, rows=rows, cols=cols, dataflow=dataflow,
+                    holds=holds, cycles=result.cycles, utilization=result.utilization,
+                    macs=result.macs, temporal=temporal, preload=preload,
+                    pe_busy=result.pe_busy, folds=folds)
 
 
 # What a PE does in a clock of one fold (fold_states): codes 0..4.

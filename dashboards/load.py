@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from accelsim import dataflows
 from dse import results as accuracy
 from dse.evaluate import evaluate
 from dse.space import DesignSpace, build_networks, normalise_dataset
@@ -40,12 +41,13 @@ DEFAULT_MODELS = ("resnet20", "resnet32", "resnet44", "resnet56")
 DEFAULT_WIDENS = ("none", "first30")
 DEFAULT_TEACHERS = ("none", "resnet101")
 DEFAULT_HARDWARE = {
-    "rows": [4, 8, 16, 32], "cols": [4, 8, 16, 32], "dataflow": ["os", "ws", "is"],
+    "rows": [4, 8, 16, 32], "cols": [4, 8, 16, 32], "dataflow": list(dataflows.NAMES),
     "wbits": [1, 2, 4, 8, 32], "abits": [4, 8, 32], "acc_bits": [32], "freq_mhz": [1000.0],
     # dse names one SRAM size for all three (sram_kb); the three sizes are kept beside it for
     # dse versions that take them apart.  A single value each: they do not grow the grid.
     "sram_kb": [64.0], "ifmap_sram_kb": [64.0], "filter_sram_kb": [64.0], "ofmap_sram_kb": [64.0],
-    "dram_bw_bytes_per_cycle": [16.0], "batch": [1],
+    "dram_bw_bytes_per_cycle": [16.0], "wide_layers": ["host"], "between_layers": ["sram"],
+    "batch": [1],
 }
 
 
@@ -61,23 +63,25 @@ class Results:
 
 
 def default_sweep(models=DEFAULT_MODELS, hardware=None, measured=None,
-                  table=None) -> pd.DataFrame:
+                  table=None, quantize_ends: bool = False) -> pd.DataFrame:
     """The start-up sweep, evaluated in-process with dse's analytic engine.
 
     Beside the paper's CIFAR-10 family it sweeps every network family of ``measured`` (default:
     the project's committed measured rows) so that those points appear out of the box.
     ``hardware``: grid axis -> values (default DEFAULT_HARDWARE); ``table``: the cost model's
-    constants (default 45 nm).
+    constants (default 45 nm); ``quantize_ends``: the built-in networks' first conv and FC at
+    the array's widths (no accuracy row holds such a network).
     """
     hardware = hardware or DEFAULT_HARDWARE
     networks = []
     for model in models:
-        networks += build_networks(model, None, [1.0], list(DEFAULT_WIDENS), "cifar10")
+        networks += build_networks(model, None, [1.0], list(DEFAULT_WIDENS), "cifar10",
+                                   quantize_ends=quantize_ends)
     spaces = [DesignSpace(hardware, networks, list(DEFAULT_TEACHERS))]
     measured = _committed_measured() if measured is None else measured
     for (model, dataset, width), rows in measured.groupby(["model", "dataset", "width"]):
         family = build_networks(model, None, [float(width)], sorted(rows["widen"].unique()),
-                                dataset)
+                                dataset, quantize_ends=quantize_ends)
         spaces.append(DesignSpace(hardware, family, sorted(rows["teacher"].unique())))
     sweep = pd.concat([evaluate(space.points(), space.networks, "analytic", table)
                        for space in spaces], ignore_index=True)
@@ -184,11 +188,12 @@ def _first_line(err: Exception) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
-def load(results_dir: str | Path | None, hardware=None, table=None) -> Results:
+def load(results_dir: str | Path | None, hardware=None, table=None,
+         quantize_ends: bool = False) -> Results:
     """Read a results folder (or make the default sweep); problems become page messages.
 
-    ``hardware`` and ``table`` shape the default sweep (``default_sweep``); a folder's
-    sweep.csv has its own, and a message says that they were not used.
+    ``hardware``, ``table`` and ``quantize_ends`` shape the default sweep (``default_sweep``);
+    a folder's sweep.csv has its own, and a message says that they were not used.
     """
     messages: list[str] = []
     folder = Path(results_dir) if results_dir is not None else None
@@ -198,8 +203,8 @@ def load(results_dir: str | Path | None, hardware=None, table=None) -> Results:
             sweep = read_sweep(folder / SWEEP_FILE)
             source = (f"results folder {folder.name}/: {len(sweep):,} design points from "
                       f"{SWEEP_FILE}")
-            if hardware is not None or table is not None:
-                messages.append(f"The hardware and --table options shape the start-up sweep "
+            if hardware is not None or table is not None or quantize_ends:
+                messages.append(f"The hardware and cost-model options shape the start-up sweep "
                                 f"only: {SWEEP_FILE} in {folder.name}/ is shown as it was "
                                 "swept.")
         except ValueError as err:
@@ -210,7 +215,8 @@ def load(results_dir: str | Path | None, hardware=None, table=None) -> Results:
         if folder is not None:
             messages.append(f"No {SWEEP_FILE} in {folder.name}/: showing the default sweep "
                             "(write one with `python -m dse.sweep --out DIR`).")
-        sweep = check_sweep(default_sweep(hardware=hardware, table=table), "default sweep")
+        sweep = check_sweep(default_sweep(hardware=hardware, table=table,
+                                          quantize_ends=quantize_ends), "default sweep")
         source = (f"default sweep: {len(sweep):,} design points computed at start-up in "
                   f"{time.perf_counter() - started:.1f} s (dse analytic engine)")
     table = accuracy.shipped_accuracy()

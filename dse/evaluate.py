@@ -1,67 +1,106 @@
 """Evaluate design points: one (point x layer) frame per network, counts, then totals per point.
 
 The analytic engine never loops over points in Python: it repeats each point's configuration
-once per layer and tiles the layer GEMMs once per point (``np.repeat`` / ``np.tile``), calls
-``accelsim.analytic.gemm_counts`` once on the whole frame, and sums each point's contiguous
-block of layers.  The cycle engine runs ``accelsim.simulate_network`` point by point and feeds
-the same summary, so both engines report the same columns.
+once per layer and tiles the layer GEMMs once per point (``np.repeat`` / ``np.tile``), places
+every row (``accelsim.network.add_placement_columns``), calls the closed form once on the whole
+frame, and sums each point's contiguous block of layers.  The cycle engine runs
+``accelsim.simulate_network`` point by point and feeds the same summary, so both engines
+report the same columns.
 """
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from accelsim import simulate_network
-from accelsim.analytic import DATAFLOW_CODES, gemm_counts
+from accelsim.analytic import DATAFLOW_CODES
 from accelsim.cost import ENERGY_COLUMNS, add_energy_columns, network_summary
 from accelsim.formats import BITS_PER_KB
+from accelsim.network import (COUNT_COLUMNS, LAYER_COLUMNS, PLACEMENT_COLUMNS,
+                              add_placement_columns, closed_form_counts, measured_zero_macs)
 
 from .space import HARDWARE_COLUMNS, Network, config_of
 
 ENGINES = ("analytic", "cycle")
-LAYER_COLUMNS = ("layer", "M", "N", "K", "gemms", "ifmap_elems", "filter_elems", "weight_elems",
-                 "ofmap_elems")
-COUNT_COLUMNS = ("folds", "clocks", "cycles", "macs", "utilization", "ifmap_sram_reads",
-                 "filter_sram_reads", "ofmap_sram_writes", "ofmap_sram_reads")
+FRAME_COLUMNS = LAYER_COLUMNS + PLACEMENT_COLUMNS + COUNT_COLUMNS
+STRING_AXES = {"dataflow": list(DATAFLOW_CODES), "wide_layers": ["host", "passes"],
+               "between_layers": ["sram", "dram"]}
+
+
+def _repeated_categorical(values: np.ndarray, categories: list[str],
+                          times: int) -> pd.Categorical:
+    """Each point's string repeated per layer, as codes: building half a million strings would
+    cost more than the counts."""
+    codes = pd.Categorical(values, categories=categories).codes
+    return pd.Categorical.from_codes(np.repeat(codes, times), categories=categories)
 
 
 def layer_frame(points: pd.DataFrame, network: Network) -> pd.DataFrame:
     """The (point x layer) frame of the analytic engine: point-major, a row per layer.
 
-    Carries every hardware column, the layer's GEMM at the point's batch, and gemm_counts'
-    outputs; ``zero_weight_macs`` is empty (the closed form has no operand data).
+    Carries every hardware column, the layer's GEMM at the point's batch, its widths (the
+    array's where the network takes them), where it runs and the closed form's counts;
+    ``zero_weight_macs`` comes from a trace's weight codes at batch 1, else is empty.
     """
     n_points, layers = len(points), network.layers
     n_layers = len(layers)
     columns: dict[str, np.ndarray] = {
         "point_id": np.repeat(points["point_id"].to_numpy(), n_layers)}
-    codes = np.array([DATAFLOW_CODES[d] for d in points["dataflow"]], dtype=np.int64)
-    codes = np.repeat(codes, n_layers)
     for column in HARDWARE_COLUMNS:
-        if column != "dataflow":
+        if column in STRING_AXES:
+            columns[column] = _repeated_categorical(points[column].to_numpy(),
+                                                    STRING_AXES[column], n_layers)
+        else:
             columns[column] = np.repeat(points[column].to_numpy(), n_layers)
-    # Categoricals from codes: building half a million strings would cost more than the counts.
-    columns["dataflow"] = pd.Categorical.from_codes(codes, categories=list(DATAFLOW_CODES))
     batch = columns["batch"]
     columns["layer"] = pd.Categorical.from_codes(np.tile(np.arange(n_layers), n_points),
                                                  categories=layers["layer"].tolist())
+    columns["op"] = pd.Categorical.from_codes(
+        np.tile(pd.factorize(layers["op"])[0], n_points),
+        categories=pd.factorize(layers["op"])[1].tolist())
     # Layer.sizes at the point's batch: inputs stack into M where they share the weights, and
     # multiply the GEMMs (and a matmul's second operand) where they do not.
     per_input = np.tile(layers["per_input_gemms"].to_numpy(), n_points)
     for column in ("M", "N", "K", "gemms", "ifmap_elems", "filter_elems", "weight_elems",
-                   "ofmap_elems"):
+                   "ofmap_elems", "residual_elems", "chained"):
         columns[column] = np.tile(layers[column].to_numpy(), n_points)
-    for column in ("ifmap_elems", "ofmap_elems"):
+    for column in ("ifmap_elems", "ofmap_elems", "residual_elems"):
         columns[column] = columns[column] * batch
     columns["M"] = np.where(per_input, columns["M"], columns["M"] * batch)
     for column in ("gemms", "filter_elems"):
         columns[column] = np.where(per_input, columns[column] * batch, columns[column])
-    counts = gemm_counts(columns["M"], columns["N"], columns["K"], columns["rows"],
-                         columns["cols"], codes, columns["gemms"])
-    columns.update({column: counts[column] for column in COUNT_COLUMNS})
-    columns["busy_pe_cycles"] = counts["macs"]  # in closed form every MAC busies one PE cycle
-    columns["zero_weight_macs"] = np.full(n_points * n_layers, np.nan)
-    return pd.DataFrame(columns, copy=False)
+    follows = np.tile(layers["array_widths"].to_numpy(dtype=bool), n_points)
+    for side in ("wbits", "abits"):
+        columns[f"layer_{side}"] = np.where(follows, columns[side],
+                                            np.tile(layers[f"layer_{side}"].to_numpy(), n_points))
+    frame = add_placement_columns(pd.DataFrame(columns, copy=False))
+    counts = closed_form_counts(frame)
+    for column in COUNT_COLUMNS:
+        if column not in ("zero_weight_macs", "overflows"):
+            frame[column] = counts[column]
+    frame["zero_weight_macs"] = _zero_weight_macs(frame, network)
+    frame["overflows"] = np.nan
+    return frame
+
+
+def _zero_weight_macs(frame: pd.DataFrame, network: Network) -> np.ndarray:
+    """Zero-weight MACs from the trace's codes (batch 1 only, as the cycle engine), else NaN."""
+    zeros = np.full(len(frame), np.nan)
+    if not network.weights:
+        return zeros
+    counted = lru_cache(maxsize=None)(lambda layer, m, unit_w, w_passes, a_passes:
+                                      measured_zero_macs(network.weights[layer], m, unit_w,
+                                                         w_passes, a_passes))
+    on_host = (frame["runs_on"] == "host").to_numpy()
+    unit_w = np.where(on_host, frame["layer_wbits"].to_numpy(), frame["wbits"].to_numpy())
+    keys = zip(frame["layer"].astype(str), frame["M"], unit_w, frame["weight_passes"],
+               frame["activation_passes"], frame["batch"])
+    for i, (layer, m, w, wp, ap, batch) in enumerate(keys):
+        if batch == 1 and layer in network.weights:
+            zeros[i] = counted(layer, int(m), int(w), int(wp), int(ap))
+    return zeros
 
 
 def cycle_layer_frame(points: pd.DataFrame, network: Network, seed: int = 0) -> pd.DataFrame:
@@ -70,8 +109,7 @@ def cycle_layer_frame(points: pd.DataFrame, network: Network, seed: int = 0) -> 
     for _, point in points.iterrows():
         per_layer = simulate_network(network.workload, config_of(point),
                                      batch=int(point["batch"]), engine="cycle", seed=seed)
-        per_layer = per_layer[list(LAYER_COLUMNS) + list(COUNT_COLUMNS)
-                              + ["busy_pe_cycles", "zero_weight_macs"]]
+        per_layer = per_layer[list(FRAME_COLUMNS)]
         per_layer.insert(0, "point_id", point["point_id"])
         for column in HARDWARE_COLUMNS:
             per_layer[column] = point[column]
@@ -85,13 +123,15 @@ def _per_point(values: np.ndarray, n_points: int, how: str = "sum") -> np.ndarra
     return blocks.sum(axis=1) if how == "sum" else blocks.max(axis=1)
 
 
-def summarise(points: pd.DataFrame, frame: pd.DataFrame, table=None) -> pd.DataFrame:
+def summarise(points: pd.DataFrame, frame: pd.DataFrame, network: Network,
+              table=None) -> pd.DataFrame:
     """Totals per point from a point-major (point x layer) frame; one row per point.
 
     Memory traffic, stalls, energy, power and area come from ``accelsim.memory`` /
     ``accelsim.cost`` (``network_summary`` per point); energies are per inference (a run's
-    energy over its batch), latency is the batch's, stalls included.  ``table``: the cost
-    model's constants (``accelsim.cost.resolve_table``'s argument; default 45 nm).
+    energy over its batch), latency is the batch's, stalls included.  The paper's measures
+    (compute cost, weight and activation memory) use each layer's own widths.  ``table``: the
+    cost model's constants (``accelsim.cost.resolve_table``'s argument; default 45 nm).
     """
     n = len(points)
     out = points.drop(columns=["net"]).reset_index(drop=True)
@@ -103,32 +143,43 @@ def summarise(points: pd.DataFrame, frame: pd.DataFrame, table=None) -> pd.DataF
     if not np.array_equal(cost["point_id"].to_numpy(), out["point_id"].to_numpy()):
         raise AssertionError("network_summary changed the order of the points")
     clocks = _per_point(frame["clocks"].to_numpy(), n)
+    busy = _per_point(frame["busy_pe_cycles"].to_numpy(), n)
     macs = _per_point(frame["macs"].to_numpy(), n)
+    out["ends"] = network.ends
     out["layers"] = np.full(n, len(frame) // max(n, 1), dtype=np.int64)
     out["pes"] = pes
     out["macs_per_inference"] = macs // batch
-    for column in ("cycles", "stall_cycles", "total_cycles"):
+    for column in ("cycles", "stall_cycles", "total_cycles", "host_cycles", "host_layers",
+                   "passes_layers"):
         out[column] = cost[column].to_numpy().astype(np.int64)
     out["latency_ms"] = cost["latency_s"].to_numpy() * 1e3
     out["inferences_per_s"] = batch / cost["latency_s"].to_numpy()
-    out["utilization"] = macs / (clocks * pes)
+    out["utilization"] = busy / (clocks * pes)
     out["energy_per_inference_uj"] = cost["energy_total_pj"].to_numpy() / 1e6 / batch
-    for column in ENERGY_COLUMNS + ("energy_saved_zero_gating_pj",):
+    for column in ENERGY_COLUMNS + ("energy_saved_zero_gating_pj", "energy_host_pj"):
         out[column.replace("_pj", "_uj")] = cost[column].to_numpy() / 1e6 / batch
+    out["energy_dram_share"] = cost["energy_dram_share"].to_numpy()
+    out["zero_gating"] = np.where(batch == 1, network.zero_gating, "none")
     out["power_mw"] = cost["power_mw"].to_numpy()
     out["area_mm2"] = cost["total_mm2"].to_numpy()
-    for column in ("pe_array_mm2", "sram_mm2", "control_mm2", "peak_tops", "achieved_tops",
-                   "tops_per_w"):
+    for column in ("pe_array_mm2", "sram_mm2", "control_mm2", "host_mm2", "peak_tops",
+                   "achieved_tops", "tops_per_w"):
         out[column] = cost[column].to_numpy()
     out["dram_read_kb_per_inference"] = cost["dram_read_bits"].to_numpy() / BITS_PER_KB / batch
     out["dram_write_kb_per_inference"] = cost["dram_write_bits"].to_numpy() / BITS_PER_KB / batch
+    layer_w = frame["layer_wbits"].to_numpy().reshape(n, -1)
+    layer_a = frame["layer_abits"].to_numpy().reshape(n, -1)
     # The paper's compute cost (its footnote 2): FMAs x (weight bits + activation bits).
-    out["compute_cost_mac_bits"] = out["macs_per_inference"] * (out["wbits"] + out["abits"])
-    out["weight_memory_kb"] = (_per_point(frame["weight_elems"].to_numpy(), n)
-                               * out["wbits"].to_numpy() / BITS_PER_KB)
-    # Inference keeps one layer's input and output alive at a time: the largest such pair.
-    live = frame["ifmap_elems"].to_numpy() + frame["ofmap_elems"].to_numpy()
-    out["activation_memory_kb"] = _per_point(live, n, "max") * out["abits"].to_numpy() / BITS_PER_KB
+    out["compute_cost_mac_bits"] = (frame["macs"].to_numpy().reshape(n, -1)
+                                    * (layer_w + layer_a)).sum(axis=1) // batch
+    out["weight_memory_kb"] = ((frame["weight_elems"].to_numpy().reshape(n, -1) * layer_w)
+                               .sum(axis=1) / BITS_PER_KB)
+    # Inference keeps one layer's input and output alive at a time: the largest such pair,
+    # each at the width of the layer that reads it.
+    next_a = np.concatenate([layer_a[:, 1:], layer_a[:, -1:]], axis=1)
+    live = (frame["ifmap_elems"].to_numpy().reshape(n, -1) * layer_a
+            + frame["ofmap_elems"].to_numpy().reshape(n, -1) * next_a)
+    out["activation_memory_kb"] = live.max(axis=1) / batch / BITS_PER_KB
     return out
 
 
@@ -149,7 +200,7 @@ def evaluate(points: pd.DataFrame, networks: list[Network], engine: str = "analy
             chunk = group.iloc[start:start + per_chunk]
             frame = (layer_frame(chunk, network) if engine == "analytic"
                      else cycle_layer_frame(chunk, network))
-            results.append(summarise(chunk, frame, table))
+            results.append(summarise(chunk, frame, network, table))
     summary = pd.concat(results, ignore_index=True)
     order = np.argsort(summary["point_id"].to_numpy(), kind="stable")
     return summary.iloc[order].reset_index(drop=True)

@@ -130,6 +130,10 @@ def join_accuracy(points: pd.DataFrame, table: pd.DataFrame | None = None) -> pd
     key["widen"] = key["widen"].astype(str).str.lower()
     key["dataset"] = key["dataset"].map({d: normalise_dataset(d) for d in key["dataset"].unique()})
     merged = key.merge(known, on=list(JOIN_KEY), how="left", validate="many_to_one")
+    if "ends" in points.columns:
+        # Every accuracy row (the paper's, and training's unless it quantized the ends) is of a
+        # network with an fp32 first conv and FC: none describes a point with quantized ends.
+        merged.loc[(points["ends"] == "quantized").to_numpy()] = np.nan
     out = points.copy()
     out["top1_err_pct"] = merged["top1_err_pct"].to_numpy(dtype=float)
     out["accuracy_source"] = merged["accuracy_source"].fillna("").to_numpy(dtype=object)

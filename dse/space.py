@@ -8,7 +8,7 @@ point's ``point_id`` names the same point in every run of the same command.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,21 +17,27 @@ from accelsim import cli
 from accelsim.cli import UsageError as CommandLineError
 from accelsim.config import DATAFLOWS, ArrayConfig
 from accelsim.formats import DATASET_SHAPES, normalise_dataset
+from accelsim.network import layer_rows, zero_gating_label
 from accelsim.onnx_import import read_onnx
-from accelsim.workload import WIDEN_CHOICES, Workload, builtin, builtin_names, read_workload
+from accelsim.workload import (WIDEN_CHOICES, Workload, builtin, builtin_names, load_all_operands,
+                               read_workload)
 
 # Hardware columns of a point, in output order; each is one ArrayConfig field or the batch.
 HARDWARE_COLUMNS = ("rows", "cols", "dataflow", "wbits", "abits", "acc_bits", "freq_mhz",
                     "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
-                    "dram_bw_bytes_per_cycle", "batch")
+                    "dram_bw_bytes_per_cycle", "wide_layers", "between_layers", "batch")
 NETWORK_COLUMNS = ("model", "dataset", "width", "widen", "teacher")
 SRAM_COLUMNS = ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb")
 # The grid's axes: one SRAM size (sram_kb) sizes all three SRAMs.
 GRID_AXES = ("rows", "cols", "dataflow", "wbits", "abits", "acc_bits", "freq_mhz", "sram_kb",
-             "dram_bw_bytes_per_cycle", "batch")
+             "dram_bw_bytes_per_cycle", "wide_layers", "between_layers", "batch")
 # One sweep holds its points in memory (a few hundred bytes each); beyond this, split it.
 MAX_POINTS = 5_000_000
 DEFAULT_MODEL = "resnet56"
+GRID_DEFAULTS = {"wide_layers": ["host"], "between_layers": ["sram"]}
+# How a network's first conv and last FC are set: fp32 (WRPN, the default), quantized to the
+# array's widths (--quantize-ends), or as a file gives them.
+ENDS = ("fp32", "quantized", "trace")
 
 
 class UsageError(CommandLineError):
@@ -140,19 +146,28 @@ class Network:
     dataset: str
     width: float
     widen: str
-    # layer, op, runs_on, M, N, K, gemms, ifmap_elems, filter_elems, weight_elems, ofmap_elems
-    # (Layer.sizes at batch 1) and per_input_gemms: whether a batch multiplies the row's GEMMs
-    # (a matmul: each input brings its own second operand) rather than stacking into M
+    # accelsim.network.LAYER_COLUMNS at batch 1 (the layer's sizes, its own widths, its place
+    # in the chain), array_widths: whether the row takes the array's widths instead, and
+    # per_input_gemms: whether a batch multiplies the row's GEMMs (a matmul: each input brings
+    # its own second operand) rather than stacking into M
     layers: pd.DataFrame
     workload: Workload    # the same layers, for the cycle-level engine
+    ends: str = "fp32"
+    weights: dict = field(default_factory=dict)  # layer -> weight codes from a trace's .npz
+    zero_gating: str = "none"
 
     @classmethod
     def from_workload(cls, workload: Workload, model: str, dataset: str, width: float,
-                      widen: str) -> "Network":
-        layers = pd.DataFrame(workload.sizes(1))
+                      widen: str, ends: str = "fp32") -> "Network":
+        stored = load_all_operands(workload)  # read once: workers need no file
+        layers = layer_rows(workload, 1, stored)
+        layers["array_widths"] = (np.array(workload.array_widths, dtype=bool)
+                                  if workload.array_widths else False)
         layers["per_input_gemms"] = np.array([layer.op == "matmul" or not layer.on_array
                                               for layer in workload.layers])
-        return cls(model, dataset, float(width), widen, layers, workload)
+        return cls(model, dataset, float(width), widen, layers, workload, ends,
+                   {name: w for name, (_, w) in stored.items()},
+                   zero_gating_label(workload, stored))
 
 
 # The input shapes a built-in CIFAR ResNet is built for, by data-set name (normalise_dataset's).
@@ -161,13 +176,18 @@ DATASETS = DATASET_SHAPES
 
 def build_networks(model: str | None, trace: str | None, widths: list[float], widens: list[str],
                    dataset: str, onnx: str | None = None,
-                   input_shape: tuple[int, ...] | None = None) -> list[Network]:
+                   input_shape: tuple[int, ...] | None = None,
+                   quantize_ends: bool = False) -> list[Network]:
     """The network variants of a sweep: a built-in model at each width/widen, or one trace or
     ONNX file (``input_shape``: its input's shape where the file leaves it dynamic).
 
-    A file's shapes come from the file; ``--width``/``--widen``/``--dataset`` then only label
-    it for the accuracy join.
+    A file's shapes and widths come from the file; ``--width``/``--widen``/``--dataset`` then
+    only label it for the accuracy join.  A built-in model's first conv and FC are fp32 unless
+    ``quantize_ends``.
     """
+    if (trace is not None or onnx is not None) and quantize_ends:
+        raise UsageError("--quantize-ends", "applies to built-in models; a trace or ONNX file "
+                                            "carries its own layer widths")
     if trace is not None or onnx is not None:
         try:
             workload = (read_workload(trace) if trace is not None
@@ -177,7 +197,8 @@ def build_networks(model: str | None, trace: str | None, widths: list[float], wi
                 raise UsageError("--trace", f"{err}; accepts our trace CSV or a SCALE-Sim "
                                             "topology") from None
             raise UsageError("--onnx", str(err)) from None
-        return [Network.from_workload(workload, workload.name.lower(), dataset, width, widen)
+        return [Network.from_workload(workload, workload.name.lower(), dataset, width, widen,
+                                      "trace")
                 for width in widths for widen in widens]
     name = (model or DEFAULT_MODEL).lower()
     if name not in builtin_names():
@@ -191,29 +212,36 @@ def build_networks(model: str | None, trace: str | None, widths: list[float], wi
     for width in widths:
         for widen in widens:
             workload = builtin(name, width=width, widen=widen, image_size=image_size,
-                               in_channels=channels, num_classes=classes)
-            networks.append(Network.from_workload(workload, name, dataset, width, widen))
+                               in_channels=channels, num_classes=classes,
+                               full_precision_ends=not quantize_ends)
+            networks.append(Network.from_workload(workload, name, dataset, width, widen,
+                                                  "quantized" if quantize_ends else "fp32"))
     return networks
 
 
 def build_workloads(models: list[str], traces: list[str], datasets: list[str],
                     widths: list[float], widens: list[str], onnx: str | None = None,
-                    input_shape: tuple[int, ...] | None = None) -> list[Network]:
+                    input_shape: tuple[int, ...] | None = None,
+                    quantize_ends: bool = False) -> list[Network]:
     """Every network variant of a sweep: each built-in model, each trace and the ONNX file, on
     each data set, at each width and widening (in that order, the first varying slowest).  No
-    network given: the default model."""
+    network given: the default model.  ``quantize_ends`` as in ``build_networks`` (refused
+    beside a trace or ONNX file, which carries its own widths)."""
     if not models and not traces and onnx is None:
         models = [DEFAULT_MODEL]
     networks = []
     for model in models:
         for dataset in datasets:
-            networks += build_networks(model, None, widths, widens, dataset)
+            networks += build_networks(model, None, widths, widens, dataset,
+                                       quantize_ends=quantize_ends)
     for trace in traces:
         for dataset in datasets:
-            networks += build_networks(None, trace, widths, widens, dataset)
+            networks += build_networks(None, trace, widths, widens, dataset,
+                                       quantize_ends=quantize_ends)
     if onnx is not None:
         for dataset in datasets:
-            networks += build_networks(None, None, widths, widens, dataset, onnx, input_shape)
+            networks += build_networks(None, None, widths, widens, dataset, onnx, input_shape,
+                                       quantize_ends)
     return networks
 
 
@@ -229,6 +257,10 @@ class DesignSpace:
     hardware: dict[str, list]
     networks: list[Network]
     teachers: list[str]
+
+    def __post_init__(self) -> None:
+        # axes a caller may leave out: the cost model's switches at their defaults
+        object.__setattr__(self, "hardware", {**GRID_DEFAULTS, **self.hardware})
 
     @property
     def size(self) -> int:
@@ -254,7 +286,7 @@ class DesignSpace:
         frame["teacher"] = np.array(self.teachers, dtype=object)[index[:, 1]]
         for i, axis in enumerate(GRID_AXES, start=2):
             values = self.hardware[axis]
-            dtype = object if axis == "dataflow" else (
+            dtype = object if isinstance(values[0], str) else (
                 float if isinstance(values[0], float) else np.int64)
             for column in (SRAM_COLUMNS if axis == "sram_kb" else (axis,)):
                 frame[column] = np.array(values, dtype=dtype)[index[:, i]]
@@ -284,4 +316,4 @@ def config_of(row) -> ArrayConfig:
 __all__ = ["DesignSpace", "Network", "UsageError", "parse_values", "build_networks",
            "build_workloads", "check_configs", "config_of", "hardware_values",
            "normalise_dataset", "HARDWARE_COLUMNS", "NETWORK_COLUMNS", "DATAFLOWS",
-           "WIDEN_CHOICES"]
+           "WIDEN_CHOICES", "ENDS"]

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from accelsim import cli
-from accelsim.cost import load_table
+from accelsim.cost import load_table, run_notes
 from accelsim.fileio import write_atomic
 from accelsim.formats import COLUMNS, metric_sense, normalise_dataset
 from accelsim.graph import parse_shape
@@ -55,6 +55,8 @@ OBJECTIVE_ALIASES = {
     "activation_memory": "activation_memory_kb",
 }
 DEFAULT_OBJECTIVES = "accuracy,energy,area,latency"
+ENDS_TEXT = {"fp32": "first conv and FC fp32 (WRPN)", "quantized": "first conv and FC quantized",
+             "trace": "layer widths from the trace"}
 CONNECT_TIMEOUT = "10s"  # to a Dask scheduler given by address
 
 
@@ -136,7 +138,7 @@ def space_from_args(args: argparse.Namespace) -> DesignSpace:
     teachers = [results.normalise_teacher(t)
                 for t in parse_values("--teacher", args.teacher, "str")]
     networks = build_workloads(models, traces, list(dict.fromkeys(datasets)), widths, widens,
-                               args.onnx, input_shape)
+                               args.onnx, input_shape, args.quantize_ends)
     return DesignSpace(hardware, networks, list(dict.fromkeys(teachers)))
 
 
@@ -266,7 +268,8 @@ def fingerprint(args: argparse.Namespace, engine: str) -> str:
     """What makes two runs the same sweep: every option that changes a point's figures."""
     fields = {name: getattr(args, name) for name in
               ("rows", "cols", "wbits", "abits", "dataflow", "acc_bits", "sram_kb", "dram_bw",
-               "freq_mhz", "batch", "model", "trace", "dataset", "width", "widen", "teacher")}
+               "freq_mhz", "batch", "model", "trace", "dataset", "width", "widen", "teacher",
+               "wide_layers", "between_layers", "quantize_ends")}
     fields["engine"] = engine
     if args.trace is not None:
         for path in _paths("--trace", args.trace):  # one trace: the key older journals have
@@ -390,7 +393,7 @@ def format_point(row: pd.Series) -> str:
 
     lines = []
     net = (f"{row['model']} ({row['dataset']}), width {row['width']:g}, widen {row['widen']}, "
-           f"teacher {row['teacher']}")
+           f"teacher {row['teacher']}, " + ENDS_TEXT.get(row.get("ends"), ""))
     hw = (f"{row['rows']}x{row['cols']} {row['dataflow'].upper()}, W{row['wbits']}/A{row['abits']}"
           f", acc {row['acc_bits']} b, {row['freq_mhz']:g} MHz, SRAM {row['ifmap_sram_kb']:g}/"
           f"{row['filter_sram_kb']:g}/{row['ofmap_sram_kb']:g} kB, DRAM "
@@ -404,7 +407,9 @@ def format_point(row: pd.Series) -> str:
         ("MACs per inference", "macs_per_inference", ",d"),
         ("energy per inference", "energy_per_inference_uj", ".3f", "uJ"),
     ] + [(f"  {part}", f"energy_{part}_uj", ".3f", "uJ")
-         for part in ("mac", "reg", "ifmap_sram", "filter_sram", "ofmap_sram", "dram")] + [
+         for part in ("mac", "reg", "shift_add", "ifmap_sram", "filter_sram", "ofmap_sram",
+                      "dram")] + [
+        ("  of which host unit", "energy_host_uj", ".3f", "uJ"),
         ("area", "area_mm2", ".4f", "mm2"), ("  PE array", "pe_array_mm2", ".4f", "mm2"),
         ("  SRAMs", "sram_mm2", ".4f", "mm2"), ("power", "power_mw", ".2f", "mW"),
         ("peak TOPS", "peak_tops", ".4f"), ("achieved TOPS", "achieved_tops", ".4f"),
@@ -418,6 +423,11 @@ def format_point(row: pd.Series) -> str:
         unit = entry[3] if len(entry) > 3 else ""
         if column in row.index:
             lines.append(f"{label:<28}{fmt(row[column], spec):>18} {unit}".rstrip())
+    lines += ["", *run_notes(wide_layers=row["wide_layers"], between_layers=row["between_layers"],
+                             zero_gating=row["zero_gating"], host_layers=row["host_layers"],
+                             host_energy_uj=row["energy_host_uj"],
+                             passes_layers=row["passes_layers"],
+                             dram_share=row["energy_dram_share"]), ""]
     source = row.get("accuracy_source") or "unknown (no matching row in the accuracy tables)"
     lines.append(f"{'top-1 error':<28}{fmt(row.get('top1_err_pct'), '.2f'):>18} %   [{source}]")
     return "\n".join(lines)

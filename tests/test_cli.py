@@ -16,8 +16,8 @@ from dashboards import app as dash_app
 
 PARSERS = {"accelsim": accelsim_main.build_parser, "accelsim.cost": report.build_parser,
            "dse.sweep": sweep.build_parser, "dashboards.app": dash_app.build_parser}
-SHARED = ("--rows", "--cols", "--dataflow", "--acc-bits", "--sram-kb", "--dram-bw",
-          "--freq-mhz", "--table")
+SHARED = ("--rows", "--cols", "--dataflow", "--acc-bits", "--wide-layers", "--sram-kb",
+          "--dram-bw", "--between-layers", "--freq-mhz", "--table", "--quantize-ends")
 
 
 def _actions(parser) -> dict:
@@ -96,3 +96,17 @@ def test_columns_help_names_every_output_column(tmp_path, capsys):
     for name in ("sweep.csv", "pareto.csv"):
         for column in pd.read_csv(tmp_path / name).columns:
             assert re.search(rf"^{column}\s", text, re.M), f"{name}: {column} has no help"
+
+
+def test_cost_model_switches_shape_the_dashboards_start_up_sweep():
+    from dashboards import load
+
+    args = dash_app.parse_args(["--rows", "8", "--cols", "8", "--wide-layers", "host,passes",
+                                "--between-layers", "dram", "--quantize-ends"])
+    assert args.hardware["wide_layers"] == ["host", "passes"]
+    assert args.hardware["between_layers"] == ["dram"] and args.quantize_ends
+    measured = pd.DataFrame(columns=["model", "dataset", "width", "widen", "teacher"])
+    sweep = load.default_sweep(models=("resnet20",), hardware=args.hardware, measured=measured,
+                               quantize_ends=args.quantize_ends)
+    assert set(sweep["wide_layers"]) == {"host", "passes"}
+    assert set(sweep["between_layers"]) == {"dram"} and set(sweep["ends"]) == {"quantized"}

@@ -12,7 +12,7 @@ from accelsim.config import config_columns
 from accelsim.formats import ALLOWED_BITS
 from accelsim.cost import add_energy_columns, array_cost, load_table, network_summary, pe_cost
 from accelsim.cost.report import main, tpu_v1_check
-from accelsim.workload import Layer, Workload
+from accelsim.workload import Layer, Workload, write_trace
 
 T = load_table()
 WIDTHS = list(ALLOWED_BITS)
@@ -45,6 +45,29 @@ def test_pe_parts_by_hand():
     # the multiplier power law passes through both of Horowitz's points
     assert pe_cost(16, 16).multiplier_energy_pj < 3.1
     assert pe_cost(8, 16, acc_bits=16).accumulator_energy_pj == pytest.approx(0.05)
+
+
+def test_a_32_bit_side_prices_only_what_it_needs():
+    # Ternary weights on fp32 activations: a sign-select (one XOR on the sign bit, an AND per
+    # bit for the zero) and an fp32 adder; no multiplier.
+    w2a32 = pe_cost(2, 32)
+    assert w2a32.kind == "ternary+fp32add" and w2a32.float_adder
+    assert w2a32.multiplier_area_um2 == pytest.approx(1.596 + 32 * 1.064)
+    assert w2a32.accumulator_area_um2 == pytest.approx(4184)
+    assert w2a32.register_bits == 2 + 32 + 32
+    assert pe_cost(1, 32).multiplier_area_um2 == pytest.approx(1.596)   # binary: the sign bit
+    # fp32 weights meet 8-bit activations in an fp32 multiplier; the registers stay narrow
+    w32a8 = pe_cost(32, 8)
+    assert w32a8.kind == "fp32" and w32a8.multiplier_area_um2 == pytest.approx(7700)
+    assert w32a8.register_bits == 32 + 8 + 32
+    fp32 = pe_cost(32, 32)
+    assert w2a32.area_um2 < 0.4 * fp32.area_um2 and w2a32.energy_pj_per_mac < 0.3 * fp32.energy_pj_per_mac
+    assert w32a8.area_um2 < fp32.area_um2
+    # and whole runs follow: W2A32 and W32A8 no longer cost what W32A32 costs
+    energy = {(w, a): network_summary(simulate_network(
+        "resnet20", ArrayConfig(wbits=w, abits=a), engine="analytic"))["energy_uj"]
+        for w, a in ((2, 32), (32, 8), (32, 32))}
+    assert energy[(2, 32)] < energy[(32, 32)] and energy[(32, 8)] < energy[(32, 32)]
 
 
 @pytest.mark.parametrize("field", ["area_um2", "energy_pj_per_mac"])
@@ -108,15 +131,27 @@ def test_zero_weights_gate_the_accumulator():
     assert row["energy_mac_pj"] == pytest.approx(8 * 0.3)
 
 
-def test_ternary_run_saves_energy_on_its_zero_weights():
+def test_zero_gating_needs_the_networks_codes(tmp_path):
+    # Without data neither engine gates: the mission command's energy is one number.
     cfg = ArrayConfig(rows=4, cols=4, wbits=2, abits=8)
-    frame = simulate_network("resnet20", cfg, engine="cycle")
-    saved = frame["energy_saved_zero_gating_pj"].sum()
-    fraction = frame["zero_weight_macs"].sum() / frame["macs"].sum()
-    assert 0.25 < fraction < 0.42          # uniform random ternary codes: a third are zero
+    runs = {engine: simulate_network("resnet20", cfg, engine=engine)
+            for engine in ("cycle", "analytic")}
+    for frame in runs.values():
+        assert frame.attrs["zero_gating"] == "none" and (frame["zero_gating"] == "none").all()
+        assert frame["energy_saved_zero_gating_pj"].isna().all()
+    assert runs["cycle"]["energy_total_pj"].sum() == runs["analytic"]["energy_total_pj"].sum()
+    # With a trace's codes, each zero weight gates the product unit and the adder of its MACs.
+    layer = Layer("fc", 1, 1, 1, 1, 64, 10, wbits=2, abits=8, op="linear")
+    write_trace(Workload("t", (layer,)), tmp_path / "t.csv")
+    w = np.zeros((64, 10), dtype=np.int64)
+    w[:16] = 1
+    np.savez(tmp_path / "t.npz", **{"fc/w": w, "fc/a": np.ones((1, 64), dtype=np.int64)})
+    frame = simulate_network(tmp_path / "t.csv", cfg, engine="cycle")
     pe = pe_cost(2, 8)
-    assert saved == pytest.approx(frame["zero_weight_macs"].sum()
-                                  * (pe.multiplier_energy_pj + pe.accumulator_energy_pj))
+    assert frame.attrs["zero_gating"] == "trace t.npz"
+    assert frame["zero_weight_macs"].iloc[0] == 48 * 10
+    assert frame["energy_saved_zero_gating_pj"].iloc[0] == pytest.approx(
+        480 * (pe.multiplier_energy_pj + pe.accumulator_energy_pj))
 
 
 def test_network_summary_totals_and_rates():
@@ -254,3 +289,27 @@ def test_cli_as_a_module_bad_table(tmp_path):
                            "--table", str(bad)], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "dram_64b_energy_pj" in done.stderr
+
+
+def test_the_three_commands_take_the_same_cost_flags(capsys, tmp_path):
+    from accelsim.__main__ import main as accelsim_main
+    from dse.sweep import main as sweep_main
+    flags = ["--wide-layers", "passes", "--between-layers", "dram", "--quantize-ends"]
+    assert accelsim_main(["--model", "resnet20", "--engine", "analytic", *flags]) == 0
+    out = capsys.readouterr().out
+    assert "wide layers: passes" in out and "between layers: dram" in out
+    assert "zero_gating: none" in out and "0 on the host unit" in out
+    assert main(["--compare", "2x8", "32x32", "--model", "resnet20", *flags]) == 0
+    out = capsys.readouterr().out
+    assert "first conv and FC quantized; wide layers: passes; between layers: dram" in out
+    assert sweep_main(["--model", "resnet20", "--engine", "analytic", "--out", str(tmp_path),
+                       *flags]) == 0
+    out = capsys.readouterr().out
+    assert "first conv and FC quantized" in out and "wide layers: passes" in out
+    row = pd.read_csv(tmp_path / "sweep.csv").iloc[0]
+    assert (row["wide_layers"], row["between_layers"], row["ends"]) == ("passes", "dram",
+                                                                        "quantized")
+    assert np.isnan(row["top1_err_pct"])   # the accuracy tables hold only fp32-ended networks
+    # the default report names the host unit's rows
+    assert accelsim_main(["--model", "resnet20", "--engine", "analytic"]) == 0
+    assert "2 on the host unit: conv1, fc" in capsys.readouterr().out

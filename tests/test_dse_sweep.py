@@ -64,7 +64,15 @@ def test_single_point_equals_accelsim(tmp_path, capsys, engine):
                          ("latency_ms", "latency_s")):
         scale = 1e3 if theirs == "latency_s" else 1
         assert row[ours] == pytest.approx(expected[theirs] * scale, rel=1e-12)
-    assert row["compute_cost_mac_bits"] == frame["macs"].sum() * (2 + 8)
+    # each layer at its own widths: WRPN's fp32 conv1 and FC at 32 + 32 bits, as
+    # training.footprint counts them
+    assert row["compute_cost_mac_bits"] == (frame["macs"] * (frame["layer_wbits"]
+                                                             + frame["layer_abits"])).sum()
+    assert row["compute_cost_mac_bits"] == 429_432_832
+    assert row["energy_host_uj"] == pytest.approx(frame["energy_host_pj"].sum() / 1e6)
+    for note in ("wide layers: host", "2 on the host unit", "between layers: sram",
+                 "zero_gating: none", "DRAM share of energy"):
+        assert note in printed
     assert np.isnan(row["top1_err_pct"])  # the paper has no ResNet-20 row: empty, not invented
 
 
@@ -275,3 +283,26 @@ def test_sweep_of_a_trace_with_grouped_matmul_and_host_rows(tmp_path):
     assert point["macs_per_inference"] * point["batch"] == frame["macs"].sum()
     # weights: the depthwise filters and the projection, not the matmul's second operand
     assert closed["weight_memory_kb"].iloc[0] == (16 * 9 + 16 * 24) * 2 / 8 / 1024
+
+
+def test_cost_switches_are_sweep_axes(tmp_path):
+    args = ["--model", "resnet20", "--wbits", "2,8", "--abits", "4", "--wide-layers",
+            "host,passes", "--between-layers", "sram,dram", "--progress", "off",
+            "--workers", "1", "--out", str(tmp_path), "--engine", "analytic"]
+    assert sweep.main(args) == 0
+    frame = pd.read_csv(tmp_path / "sweep.csv")
+    assert len(frame) == 8
+    assert set(zip(frame["wide_layers"], frame["between_layers"])) == {
+        (w, b) for w in ("host", "passes") for b in ("sram", "dram")}
+    # with fp32 ends nothing splits into passes: both settings cost the same
+    w2 = frame[frame["wbits"] == 2].set_index(["wide_layers", "between_layers"])
+    assert (w2["passes_layers"] == 0).all() and (w2["host_layers"] == 2).all()
+    assert w2.loc[("host", "sram"), "energy_per_inference_uj"] == pytest.approx(
+        w2.loc[("passes", "sram"), "energy_per_inference_uj"])
+    # SCALE-Sim's accounting moves more through DRAM; compute cycles are the same
+    assert (w2.loc[("host", "dram"), "energy_dram_uj"]
+            > 3 * w2.loc[("host", "sram"), "energy_dram_uj"])
+    assert w2.loc[("host", "dram"), "cycles"] == w2.loc[("host", "sram"), "cycles"]
+    with pytest.raises(UsageError, match="--quantize-ends"):
+        sweep.space_from_args(sweep.build_parser().parse_args(
+            ["--trace", str(ROOT / "README.md"), "--quantize-ends"]))

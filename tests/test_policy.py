@@ -15,6 +15,10 @@ def test_round_trip_and_apply(tmp_path):
     widths = {layer.name: (layer.wbits, layer.abits) for layer in net.layers}
     assert widths["conv1"] == (8, 8) and widths["stage1.block1.conv1"] == (1, 2)
     assert widths["stage1.block1.conv2"] == (2, 8) and widths["fc"] == (2, 8)
+    # on an array of other widths the layers the policy sets keep theirs; the rest follow it
+    on_4x4 = {layer.name: (layer.wbits, layer.abits) for layer in net.at_widths(4, 4).layers}
+    assert on_4x4["conv1"] == (8, 8) and on_4x4["stage1.block1.conv1"] == (1, 2)
+    assert on_4x4["stage1.block1.conv2"] == (4, 4)
 
 
 @pytest.mark.parametrize("text,message", [

@@ -202,3 +202,19 @@ def test_atomic_writes_respect_the_umask(tmp_path):
     assert path.read_text() == "a,b\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert [p.name for p in path.parent.iterdir()] == ["f.csv"]   # no temporary left
+
+
+def test_builtin_resnets_fold_their_shortcuts_and_mark_array_widths(tmp_path):
+    net = builtin("resnet20", full_precision_ends=True)
+    shortcuts = {layer.name: layer.residual_elems for layer in net.layers if layer.residual_elems}
+    assert len(shortcuts) == 9 and all(name.endswith("conv2") for name in shortcuts)
+    assert shortcuts["stage1.block1.conv2"] == 32 * 32 * 16
+    assert shortcuts["stage2.block1.conv2"] == 16 * 16 * 16   # option A: subsampled, padded
+    assert shortcuts["stage2.block2.conv2"] == 16 * 16 * 32
+    # the quantized layers take the array's widths, the fp32 ends keep theirs
+    on_4x4 = net.at_widths(4, 4)
+    assert [(layer.wbits, layer.abits) for layer in on_4x4.layers[:2]] == [(32, 32), (4, 4)]
+    assert (on_4x4.layers[-1].wbits, on_4x4.layers[-1].abits) == (32, 32)
+    # a trace keeps its own widths; a trace writes an add as a host row, not a folded shortcut
+    read = read_workload(write_trace(net, tmp_path / "r20.csv"))
+    assert read.at_widths(4, 4) == read and not any(layer.residual_elems for layer in read.layers)

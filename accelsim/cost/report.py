@@ -88,8 +88,8 @@ def tpu_v1_check(table=None) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- command line
 
 # The shared hardware options that shape --compare's arrays (wbits and abits come from WxA).
-HARDWARE_FIELDS = ("rows", "cols", "dataflow", "acc_bits", "sram_kb", "dram_bw_bytes_per_cycle",
-                   "freq_mhz")
+HARDWARE_FIELDS = ("rows", "cols", "dataflow", "acc_bits", "wide_layers", "sram_kb",
+                   "dram_bw_bytes_per_cycle", "between_layers", "freq_mhz")
 
 def parse_widths(text: str) -> tuple[int, int]:
     """'2x8' -> (wbits=2, abits=8); ValueError naming the text otherwise."""
@@ -102,16 +102,20 @@ def parse_widths(text: str) -> tuple[int, int]:
 
 
 def compare_text(specs: list[str], *, base: ArrayConfig = ArrayConfig(),
-                 model: str = "resnet56", table=None) -> str:
+                 model: str = "resnet56", table=None, quantize_ends: bool = False) -> str:
     """The PEs of ``specs`` side by side, then their arrays (``base`` at each spec's widths)
-    and a network run."""
+    and a network run.
+
+    The run keeps the network's own widths (a built-in network's fp32 ends unless
+    ``quantize_ends``), so a narrow array's run includes its host unit's energy."""
     t = resolve_table(table)
     widths = [parse_widths(spec) for spec in specs]
     rows, cols, acc_bits, dataflow = base.rows, base.cols, base.acc_bits, base.dataflow
     pes = [pe_cost(w, a, acc_bits, t) for w, a in widths]
     configs = [replace(base, wbits=w, abits=a) for w, a in widths]
     arrays = [array_cost(cfg, t) for cfg in configs]
-    runs = [network_summary(simulate_network(model, cfg, engine="analytic", table=t), t)
+    runs = [network_summary(simulate_network(model, cfg, engine="analytic", table=t,
+                                             quantize_ends=quantize_ends), t)
             for cfg in configs]
     lines: list[tuple[str, list[float]]] = [
         ("multiplier / ternary unit area um2", [p.multiplier_area_um2 for p in pes]),
@@ -126,10 +130,13 @@ def compare_text(specs: list[str], *, base: ArrayConfig = ArrayConfig(),
          [a.pe_array_mm2 + a.control_mm2 for a in arrays]),
         (f"  + SRAMs ({configs[0].ifmap_sram_kb:g} KB x 3) mm2", [a.total_mm2 for a in arrays]),
         (f"{model} {dataflow} compute energy uJ",
-         [(r["energy_mac_pj"] + r["energy_reg_pj"]) / 1e6 for r in runs]),
+         [(r["energy_mac_pj"] + r["energy_reg_pj"] + r["energy_shift_add_pj"]) / 1e6
+          for r in runs]),
         (f"{model} {dataflow} SRAM energy uJ",
          [sum(r[f"energy_{n}_sram_pj"] for n in SRAMS) / 1e6 for r in runs]),
         (f"{model} {dataflow} DRAM energy uJ", [r["energy_dram_pj"] / 1e6 for r in runs]),
+        (f"{model} {dataflow} energy uJ", [r["energy_uj"] for r in runs]),
+        ("  of which on the host unit uJ", [r["energy_host_pj"] / 1e6 for r in runs]),
         (f"{model} {dataflow} power mW at {configs[0].freq_mhz:g} MHz",
          [r["power_mw"] for r in runs]),
     ]
@@ -141,9 +148,12 @@ def compare_text(specs: list[str], *, base: ArrayConfig = ArrayConfig(),
     out = [head]
     for label, values in lines:
         text = f"{label:<38}" + "".join(f"{v:>14.4g}" for v in values)
-        if len(values) == 2 and values[0] > 0:
+        if len(values) == 2 and values[0] > 0 and values[1] > 0:
             text += f"{values[1] / values[0]:>9.1f}x"
         out.append(text)
+    ends = "quantized" if quantize_ends else "fp32 (WRPN)"
+    out.append(f"network run: {model}, first conv and FC {ends}; wide layers: "
+               f"{base.wide_layers}; between layers: {base.between_layers}; zero_gating: none")
     if len(pes) == 2:
         out.append(f"paper (Sec. 3): the 2x8 PE array is 15x smaller and 12x more power "
                    f"efficient than full precision; ours: {pes[1].area_um2 / pes[0].area_um2:.1f}x "
@@ -183,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(table.frame().to_string(index=False))
         if args.compare:
             print(compare_text(args.compare, base=cli.config_from_args(args), model=args.model,
-                               table=table))
+                               table=table, quantize_ends=args.quantize_ends))
         if args.tpu_v1:
             with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 200):
                 print(tpu_v1_check(table).to_string(index=False))
