@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import sys
 
-from . import dataflows
-from .cli import ArgumentParser, add_cost_options
-from .config import ArrayConfig
-from .cost import network_summary, run_notes
+from . import cli
+from .cli import ArgumentParser
+from .cost import load_table, network_summary, run_notes
 from .fileio import write_atomic
-from .formats import ALLOWED_BITS_TEXT
 from .graph import parse_shape
 from .network import ENGINES, resolve_workload, simulate_network
 from .onnx_import import read_onnx
@@ -26,25 +24,16 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m accelsim", description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--model", default="resnet20",
-                        help=f"built-in network: {', '.join(builtin_names())} (default resnet20)")
+                        help=f"built-in network: {', '.join(builtin_names())}")
     source.add_argument("--trace", help="our layer-trace CSV or a SCALE-Sim topology CSV")
     source.add_argument("--onnx", help="an ONNX model: Conv / Gemm / MatMul (and QLinear*, "
                         "*Integer) on the array, widths from QONNX / QCDQ annotations, other "
                         "ops on the host")
     parser.add_argument("--input", help="with --onnx: the input's shape, e.g. 1,3,224,224, "
                         "where the file leaves dimensions dynamic")
-    parser.add_argument("--rows", type=int, default=8, help="PE rows (default 8)")
-    parser.add_argument("--cols", type=int, default=8, help="PE columns (default 8)")
-    parser.add_argument("--wbits", type=int, default=2,
-                        help="weight width: 1 binary, 2 ternary, up to 16, or 32 fp32 (default 2)")
-    parser.add_argument("--abits", type=int, default=8,
-                        help=f"activation width: {ALLOWED_BITS_TEXT} (default 8)")
-    parser.add_argument("--dataflow", default="os",
-                        help=f"{', '.join(dataflows.NAMES)} (default os)")
-    parser.add_argument("--engine", default="cycle",
-                        help="cycle (clock by clock, default) or analytic (closed form)")
-    parser.add_argument("--batch", type=int, default=1, help="inputs per inference (default 1)")
-    add_cost_options(parser)
+    cli.add_hardware_options(parser)
+    parser.add_argument("--engine", default="cycle", choices=ENGINES,
+                        help="cycle (clock by clock) or analytic (closed form)")
     parser.add_argument("--csv", help="write the per-layer table to this CSV (atomically)")
     parser.add_argument("--export-scalesim",
                         help="write the network as a SCALE-Sim topology CSV and exit")
@@ -54,14 +43,8 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        if args.dataflow not in dataflows.NAMES:
-            raise ValueError(f"--dataflow {args.dataflow!r}: allowed values are "
-                             f"{dataflows.NAMES_TEXT}")
-        if args.engine not in ENGINES:
-            raise ValueError(f"--engine {args.engine!r}: allowed values are cycle, analytic")
-        cfg = ArrayConfig(rows=args.rows, cols=args.cols, wbits=args.wbits, abits=args.abits,
-                          dataflow=args.dataflow, wide_layers=args.wide_layers,
-                          between_layers=args.between_layers)
+        cfg = cli.config_from_args(args)
+        table = load_table(args.table)
         if args.onnx:
             if args.quantize_ends:
                 raise ValueError("--quantize-ends applies to built-in networks; an ONNX model "
@@ -77,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             write_atomic(args.export_scalesim, scalesim_topology_text(workload))
             print(f"wrote {args.export_scalesim} ({len(workload.layers)} layers)")
             return 0
-        frame = simulate_network(workload, cfg, batch=args.batch, engine=args.engine)
+        frame = simulate_network(workload, cfg, batch=args.batch, engine=args.engine,
+                                 table=table)
         if args.csv:
             write_atomic(args.csv, frame.to_csv(index=False))
     except (ValueError, OSError) as err:
@@ -93,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{cfg.wbits}-bit weights x {cfg.abits}-bit activations (the PE), {args.engine} "
           "engine; wbits/abits below are each layer's own")
     print(shown.to_string(index=False))
-    summary = network_summary(frame)
+    summary = network_summary(frame, table)
     hosted = frame.loc[(frame["runs_on"] == "host") & (frame["gemms"] > 0), "layer"].tolist()
     print()
     print("\n".join(run_notes(

@@ -89,4 +89,24 @@ def with_passes(counts: dict[str, np.ndarray], m, n, passes,
     return out
 
 
-__all__ = ["DATAFLOW_CODES", "gemm_counts", "with_passes"]
+# ----------------------------------------------------------------------------- one fold, clock by clock
+
+def fold_schedule(rows: int, cols: int, dataflow: str, used_rows: int, used_cols: int,
+                  temporal: int) -> dict:
+    """When each PE of one fold works, as the cycle-level kernels clock it.
+
+    Operands enter the array's edges skewed (row i by i clocks, column j by j) and move one
+    PE per clock, so PE (i, j) of the fold's ``used_rows`` x ``used_cols`` corner makes its
+    ``temporal`` MACs in clocks [start, start + temporal), start = preload + i + j, where the
+    preload is ``rows`` clocks for a record that holds an input (WS, IS) and none otherwise
+    (OS).  PEs outside the corner (a partial fold at the GEMM's edge) idle the whole fold,
+    which lasts preload + temporal + rows + cols - 2 clocks however little of the array it
+    uses.  Returns ``start`` (rows x cols, -1 where unused), ``preload`` and ``clocks``.
+    """
+    preload = rows if dataflows.get(dataflow).preloads else 0
+    i, j = np.indices((rows, cols))
+    start = np.where((i < used_rows) & (j < used_cols), preload + i + j, -1)
+    return {"start": start, "preload": preload, "clocks": preload + temporal + rows + cols - 2}
+
+
+__all__ = ["DATAFLOW_CODES", "fold_schedule", "gemm_counts", "with_passes"]

@@ -6,9 +6,11 @@
    view's figure is drawn with its points (``gd._fullData`` filled), in Debian's Chromium driven
    by Playwright, the app served in-process.  Target: under 5 s.
 2. Control change: server time of the explorer's answer to a control change (filter, Pareto
-   front, figure, JSON), measured as the wall time of the POST to ``/_dash-update-component``
-   through Flask's test client, on a sweep cut to ``--points`` design points.  Target: under
-   300 ms with 10,000 points.
+   fronts, figure, table, JSON), measured as the wall time of the POST to
+   ``/_dash-update-component`` through Flask's test client, on a sweep cut to ``--points``
+   design points.  Target: under 300 ms with 10,000 points.
+3. Layer change inside the array: the same for the array view's two callbacks on a layer not
+   seen before (its cycle-level run, figures, then the wavefront of one fold).
 """
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ from dashboards.views import explorer  # noqa: E402
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync"]
-# Control changes a user makes in the explorer: axes, colour, a filter.
+# Control changes a user makes in the explorer: axes, colour, a filter.  Without accuracy on
+# an axis the fronts are one per workload (several fronts), with it one per data set.
 CHANGES = [("area_mm2", "latency_ms", "wbits", None),
            ("energy_per_inference_uj", "top1_err_pct", "model", None),
            ("area_mm2", "inferences_per_s", "power_mw", None),
@@ -53,10 +56,12 @@ def explorer_request(sweep, x: str, y: str, colour: str, dropped) -> dict:
     inputs += [{"id": "ex-colour", "property": "value", "value": colour},
                {"id": "ex-log", "property": "value", "value": ["log x", "log y"]},
                {"id": "tabs", "property": "value", "value": "explorer"}]
-    outputs = [{"id": "ex-graph", "property": "figure"}, {"id": "ex-table",
-                                                          "property": "children"},
+    outputs = [{"id": "ex-graph", "property": "figure"},
+               {"id": "ex-table", "property": "columns"}, {"id": "ex-table", "property": "data"},
+               {"id": "ex-table-caption", "property": "children"},
                {"id": "ex-drawn", "property": "data"}]
-    return {"output": "..ex-graph.figure...ex-table.children...ex-drawn.data..",
+    return {"output": "..ex-graph.figure...ex-table.columns...ex-table.data..."
+                      "ex-table-caption.children...ex-drawn.data..",
             "outputs": outputs, "inputs": inputs, "changedPropIds": ["ex-x.value"],
             "state": [{"id": "ex-drawn", "property": "data", "value": None}]}
 
@@ -79,6 +84,53 @@ def control_change_ms(points: int, repeats: int) -> tuple[list[float], int]:
             if reply.status_code != 200:
                 raise RuntimeError(f"callback answered {reply.status_code}")
     return times, len(results.sweep)
+
+
+ARRAY_CONTROLS = ("arr-network", "arr-layer", "arr-rows", "arr-cols", "arr-dataflow",
+                  "arr-wbits", "arr-abits")
+
+
+def _post(client, outputs: list[tuple[str, str]], inputs: list[dict], state: list[dict]):
+    """One Dash callback request; returns its JSON reply."""
+    specs = [{"id": i, "property": p} for i, p in outputs]
+    single = len(outputs) == 1  # Dash names a lone output without the dots
+    reply = client.post("/_dash-update-component", json={
+        "output": (f"{outputs[0][0]}.{outputs[0][1]}" if single
+                   else ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".."),
+        "outputs": specs[0] if single else specs, "inputs": inputs,
+        "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"], "state": state})
+    if reply.status_code != 200:
+        raise RuntimeError(f"callback answered {reply.status_code}")
+    return reply.get_json()
+
+
+def layer_change_ms(repeats: int) -> list[float]:
+    """Server time of a new layer inside the array: the cycle-level run, the busy map, losses
+    and timeline, then the wavefront of the fold it picks (two callbacks, as the page makes)."""
+    results = load.load(None)
+    client = dash_app.create_app(results).server.test_client()
+    client.get("/")
+    network = "resnet56 cifar10 width 1 widen none"
+    layers = frames.network_layers("resnet56", "cifar10", 1.0, "none")
+    times = []
+    for layer in layers[1:1 + 4 * repeats]:  # each layer once: nothing cached
+        values = [network, layer, 8, 8, "ws", 2, 8]
+        controls = [{"id": c, "property": "value", "value": v}
+                    for c, v in zip(ARRAY_CONTROLS, values)]
+        started = time.perf_counter()
+        reply = _post(client, [("arr-heatmap", "figure"), ("arr-losses", "figure"),
+                               ("arr-timeline", "figure"), ("arr-fold", "options"),
+                               ("arr-fold", "value"), ("arr-drawn", "data")],
+                      controls + [{"id": "tabs", "property": "value", "value": "array"}],
+                      [{"id": "arr-fold", "property": "value", "value": None},
+                       {"id": "arr-drawn", "property": "data", "value": None}])
+        fold = reply["response"]["arr-fold"]
+        _post(client, [("arr-wavefront", "figure")],
+              [{"id": "arr-fold", "property": "value", "value": fold["value"]},
+               {"id": "arr-fold", "property": "options", "value": fold["options"]}],
+              [{**c} for c in controls])
+        times.append((time.perf_counter() - started) * 1e3)
+    return times
 
 
 def first_page_s(repeats: int) -> list[float]:
@@ -122,6 +174,10 @@ def main(argv=None) -> int:
     change, n = control_change_ms(args.points, args.repeats)
     print(f"control change, explorer, {n:,} points: median {statistics.median(change):.0f} ms "
           f"(min {min(change):.0f}, max {max(change):.0f}, {len(change)} changes); target 300 ms")
+    layer = layer_change_ms(args.repeats)
+    print(f"layer change, inside the array (8x8 WS, cycle-level run included): median "
+          f"{statistics.median(layer):.0f} ms (min {min(layer):.0f}, max {max(layer):.0f}, "
+          f"{len(layer)} layers)")
     page = first_page_s(args.repeats)
     print(f"first page usable: median {statistics.median(page):.2f} s (min {min(page):.2f}, "
           f"max {max(page):.2f}, {len(page)} loads); target 5 s")

@@ -1,7 +1,8 @@
 """``python -m dashboards.app``: the dashboard in a browser at http://127.0.0.1:8050.
 
     python -m dashboards.app                         # a default sweep computed at start-up
-    python -m dashboards.app --results runs/sweep    # sweep.csv, accuracy.csv, footprint.csv
+    python -m dashboards.app --rows 8,16 --wbits 2,8 # the same, over other hardware
+    python -m dashboards.app --results runs/s        # sweep.csv, accuracy.csv, footprint.csv
 
 Four views: accuracy vs compute cost, memory footprint (the paper's Figure 1), a design-space
 explorer with a Pareto CSV export, and one layer inside the PE array: a module each in
@@ -21,13 +22,18 @@ from pathlib import Path
 import pandas as pd
 from dash import Dash, dcc, html
 
-from accelsim import dataflows
+from accelsim import cli, dataflows
 from accelsim.cli import ArgumentParser, UsageError
+from accelsim.cost import load_table
+from dse.pareto import load_ens
+from dse.space import hardware_values
 
-from . import frames
-from .load import Results, load
+from . import frames, load
+from .load import Results
 from .views import accuracy, array, explorer, footprint
 
+# The shared hardware options the start-up sweep takes (accelsim.cli.OPTIONS).
+HARDWARE_FIELDS = tuple(o.field for group in cli.OPTIONS.values() for o in group)
 # The tabs, in the order the page shows them; each module holds its layout and callbacks.
 VIEWS = (accuracy, footprint, explorer, array)
 
@@ -56,8 +62,9 @@ def _warm_up(sweep: pd.DataFrame) -> None:
     Numba loads cached machine code on first call (about 1-2 s here); doing it now, beside the
     first page load, keeps it out of the first control change.
     """
+    load_ens()  # fronts come group by group: many small sorts, where ENS is the faster
     if len(sweep) and {"energy_per_inference_uj", "latency_ms"} <= set(sweep.columns):
-        frames.explorer_front(sweep, "energy_per_inference_uj", "latency_ms", {})
+        frames.explorer_front(sweep, "energy_per_inference_uj", "latency_ms", {}).front
     for dataflow in dataflows.NAMES:
         frames.array_run("resnet20", "cifar10", 1.0, "none", "fc", 4, 4, dataflow, 2, 8)
 
@@ -65,12 +72,20 @@ def _warm_up(sweep: pd.DataFrame) -> None:
 # ----------------------------------------------------------------------------- command line
 
 def build_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="python -m dashboards.app", description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = ArgumentParser(prog="python -m dashboards.app",
+                       description=__doc__.split("\n\n")[0].replace("``", ""),
+                       epilog="The hardware and cost-model options are python -m dse.sweep's "
+                              "and shape the start-up sweep (default: "
+                              + ", ".join(f"{cli.FIELD_FLAGS[k]} {cli.as_typed(v)}"
+                                          for k, v in load.DEFAULT_HARDWARE.items()
+                                          if k in HARDWARE_FIELDS)
+                              + "); a results folder's sweep.csv replaces it.")
     p.add_argument("--results", default=None, metavar="DIR",
                    help="folder with sweep.csv (python -m dse.sweep --out DIR), and optionally "
-                        "accuracy.csv and footprint.csv; without it a default sweep is computed "
-                        "at start-up")
+                        "accuracy.csv and footprint.csv; without one a default sweep is "
+                        "computed at start-up")
+    # None: not given, so that the start-up sweep keeps its own wider defaults.
+    cli.add_hardware_options(p, lists=True, defaults={f: None for f in HARDWARE_FIELDS})
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on; 0.0.0.0 exposes the dashboard to your network")
     p.add_argument("--port", default="8050", help="TCP port, 1..65535")
@@ -87,6 +102,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.results is not None and not Path(args.results).is_dir():
         raise UsageError(f"--results: {args.results!r} is not a folder; accepts a folder "
                          "holding sweep.csv")
+    given = hardware_values(args)
+    args.hardware = dict(load.DEFAULT_HARDWARE, **given) if given else None
+    if args.table is not None:
+        try:
+            args.table = load_table(args.table)
+        except ValueError as err:
+            raise UsageError(f"--table: {err}") from None
     return args
 
 
@@ -96,7 +118,8 @@ def main(argv=None) -> int:
     except UsageError as err:
         print(f"dashboards.app: error: {err}", file=sys.stderr)
         return 2
-    results = load(args.results)
+    results = load.load(args.results, hardware=args.hardware, table=args.table,
+                        quantize_ends=args.quantize_ends)
     for message in results.messages:
         print(f"dashboards.app: {message}", file=sys.stderr)
     app = create_app(results)

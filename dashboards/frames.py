@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 
 from accelsim import ArrayConfig, kernels, simulate_gemm
-from accelsim.formats import metric_sense
+from accelsim.analytic import fold_schedule
+from accelsim.formats import column_label, metric_sense
 from accelsim.network import random_operands
 from accelsim.workload import builtin, builtin_names
+from dse import fronts
 from dse.pareto import pareto_ranks
 from dse.results import JOIN_KEY, summarise_runs
 from dse.space import DATASETS
@@ -22,29 +24,25 @@ from dse.space import DATASETS
 # x axes of the accuracy view: the paper's compute cost (its footnote 2), then hardware figures
 # that depend on the array chosen beside it.
 COST_AXES = ("compute_cost_mac_bits", "energy_per_inference_uj", "area_mm2")
-LABELS = {
-    "compute_cost_mac_bits": "compute cost (FMAs x (wbits + abits), paper's footnote 2)",
-    "energy_per_inference_uj": "energy per inference (uJ)",
-    "area_mm2": "area (mm2)",
-    "top1_err_pct": "top-1 error (%)",
-    "latency_ms": "latency (ms)",
-    "power_mw": "power (mW)",
-    "inferences_per_s": "throughput (inferences/s)",
-    "utilization": "PE utilisation",
-    "tops_per_w": "TOPS/W",
-    "weight_memory_kb": "weight memory (kB)",
-    "activation_memory_kb": "activation memory (kB)",
-    "macs_per_inference": "MACs per inference",
-    "total_cycles": "total cycles (stalls included)",
-}
 # Columns that are one design point's identity or settings, not something to optimise.
 SETTINGS = ("point_id", "net", "pareto_rank")
 NETWORK_KEY = ("model", "dataset", "width", "widen")
 MAX_CATEGORIES = 40
+# A numeric column with at most this many values is coloured as categories (widths 1, 2, 4, 8
+# apart), not along a continuous scale that makes neighbours one shade.
+MAX_DISCRETE = 12
 
 
-def label(column: str) -> str:
-    return LABELS.get(column, column)
+def label(column: str, unit: bool = True) -> str:
+    """The one column -> label mapping of the project (accelsim.formats.COLUMNS)."""
+    return column_label(column, unit)
+
+
+def is_discrete(frame: pd.DataFrame, column: str) -> bool:
+    """Colour by categories: text columns, and numeric ones with few values."""
+    values = frame[column]
+    return (not pd.api.types.is_numeric_dtype(values)
+            or values.nunique(dropna=True) <= MAX_DISCRETE)
 
 
 def metric_columns(sweep: pd.DataFrame) -> list[str]:
@@ -75,15 +73,24 @@ def options(sweep: pd.DataFrame, column: str) -> list:
 
 # ----------------------------------------------------------------------------- accuracy vs cost
 
+def accuracy_datasets(table: pd.DataFrame) -> list[str]:
+    """The data sets the accuracy rows cover, the paper's CIFAR-10 first."""
+    values = options(table, "dataset")
+    return sorted(values, key=lambda d: (d != "cifar10", d))
+
+
 def accuracy_points(table: pd.DataFrame, sweep: pd.DataFrame, rows: int, cols: int,
-                    dataflow: str) -> pd.DataFrame:
-    """One row per (network, widths, widening, teacher) and series (paper / measured).
+                    dataflow: str, dataset: str | None = None) -> pd.DataFrame:
+    """One row per (network, widths, widening, teacher, quantizer) and series (paper /
+    measured), of one data set when ``dataset`` is given.
 
     Measured rows are averaged over their seeds (``runs`` says how many).  The cost columns come
     from the sweep's point with the same network and widths on the chosen array; the teacher
     changes accuracy, not hardware, so it is not part of that match.  Rows the sweep has no
     point for keep empty costs.
     """
+    if dataset is not None:
+        table = table[table["dataset"] == dataset]
     table = table.assign(series=np.where(table["source"].str.lower().str.startswith("measured"),
                                          "measured", "paper"))
     points = summarise_runs(table, list(JOIN_KEY) + ["quantizer", "series"])
@@ -126,11 +133,29 @@ def filter_sweep(sweep: pd.DataFrame, filters: dict[str, list]) -> pd.DataFrame:
     return sweep[keep]
 
 
-def explorer_front(shown: pd.DataFrame, x: str, y: str, senses: dict[str, str]) -> pd.DataFrame:
-    """The Pareto front of the shown points over x and y, sorted along x: what is exported."""
+def missing_rows(points: pd.DataFrame, x: str) -> list[str]:
+    """The accuracy rows that have no value of ``x``, as a person reads them."""
+    missing = points[points[x].isna()] if x in points.columns else points
+    return [fronts.network_text(row) + f" ({row['series']})" for _, row in missing.iterrows()]
+
+
+def filters_text(sweep: pd.DataFrame, filters: dict[str, list]) -> str:
+    """The filters that hold points back, as the exported CSV records them."""
+    parts = []
+    for column, chosen in filters.items():
+        if chosen is None or column not in sweep.columns:
+            continue
+        if set(options(sweep, column)) - set(chosen):
+            parts.append(f"{column} in {{{', '.join(map(fronts.value_text, chosen))}}}")
+    return "; ".join(parts) or fronts.ALL_POINTS
+
+
+def explorer_front(shown: pd.DataFrame, x: str, y: str, senses: dict[str, str],
+                   filters: str = fronts.ALL_POINTS) -> fronts.Ranked:
+    """The shown points ranked on x and y group by group (``dse.fronts``: one data set when
+    accuracy is an axis, one workload otherwise); ``.front`` is what is drawn and exported."""
     objectives = {x: senses.get(x, metric_sense(x)), y: senses.get(y, metric_sense(y))}
-    front = shown[front_mask(shown, objectives)]
-    return front.sort_values([x, y], kind="stable")
+    return fronts.rank_fronts(shown, objectives, filters)
 
 
 def event_point_ids(event: dict | None) -> list[int]:
@@ -186,8 +211,12 @@ class ArrayRun:
     cycles: int
     utilization: float
     macs: int
+    temporal: int            # T: the GEMM dimension streamed through every fold
+    preload: int             # clocks each fold spends loading its stationary tile (WS, IS)
     pe_busy: np.ndarray      # (rows, cols) busy cycles (MACs) of each PE
-    folds: pd.DataFrame      # fold, first_row, first_col, start_clock, clocks, macs, utilization
+    # fold, first_row, first_col, start_clock, clocks, macs, utilization, used_rows, used_cols,
+    # partial (the fold's tile leaves some of the array's rows or columns unused)
+    folds: pd.DataFrame
 
 
 def network_layers(model: str, dataset: str, width: float, widen: str) -> list[str]:
@@ -233,11 +262,71 @@ def array_run(model: str, dataset: str, width: float, widen: str, layer: str, ro
         "start_clock": np.concatenate([[0], np.cumsum(clocks)[:-1]]), "clocks": clocks,
         "macs": log[:, kernels.FOLD_BUSY]})
     folds["utilization"] = folds["macs"] / (folds["clocks"] * cfg.pes)
+    spatial_rows, spatial_cols, temporal = cfg.flow.mapped(m, n, k)
+    folds["used_rows"] = np.minimum(rows, spatial_rows - folds["first_row"])
+    folds["used_cols"] = np.minimum(cols, spatial_cols - folds["first_col"])
+    folds["partial"] = (folds["used_rows"] < rows) | (folds["used_cols"] < cols)
+    preload = fold_schedule(rows, cols, dataflow, rows, cols, temporal)["preload"]
     holds = {"ofmap": "outputs", "filter": "weights", "ifmap": "inputs"}[cfg.flow.held]
-    return ArrayRun(layer, m, n, k, rows, cols, dataflow, holds, result.cycles,
-                    result.utilization, result.macs, result.pe_busy, folds)
+    return ArrayRun(layer=layer, m=m, n=n, k=k, rows=rows, cols=cols, dataflow=dataflow,
+                    holds=holds, cycles=result.cycles, utilization=result.utilization,
+                    macs=result.macs, temporal=temporal, preload=preload,
+                    pe_busy=result.pe_busy, folds=folds)
 
 
-__all__ = ["COST_AXES", "LABELS", "ArrayRun", "accuracy_points", "array_run", "colour_columns",
-           "event_point_ids", "explorer_front", "filter_sweep", "footprint_bars", "front_mask",
-           "label", "metric_columns", "network_layers", "options"]
+# What a PE does in a clock of one fold (fold_states): codes 0..4.
+FOLD_STATES = ("idle: outside this fold's tile", "loading the stationary tile",
+               "waiting for operands", "MAC", "done with this fold")
+
+
+def fold_states(run: ArrayRun, fold: int, clocks) -> np.ndarray:
+    """(len(clocks), rows, cols) codes into FOLD_STATES of one fold's PEs at each clock.
+
+    From ``accelsim.analytic.fold_schedule``: PE (i, j) of the fold's tile works for T clocks
+    from preload + i + j, the skewed wavefront the kernels run.
+    """
+    row = run.folds.iloc[fold]
+    start = fold_schedule(run.rows, run.cols, run.dataflow, int(row["used_rows"]),
+                          int(row["used_cols"]), run.temporal)["start"]
+    t = np.asarray(clocks)[:, None, None]
+    states = np.select([start < 0, t < run.preload, t < start, t < start + run.temporal],
+                       [0, 1, 2, 3], 4)
+    return np.broadcast_to(states, (len(clocks),) + start.shape).astype(np.int8)
+
+
+def frame_clocks(clocks: int, limit: int, edge: int = 0) -> list[int]:
+    """The clocks an animation of a fold shows: every one while they fit in ``limit``; else
+    the first and last ``edge`` (the wavefront filling and draining the array, where each clock
+    differs) and the rest spread evenly over the steady middle, first and last included."""
+    if clocks <= limit:
+        return list(range(clocks))
+    if 2 * edge >= limit:
+        edge = 0
+    middle = np.linspace(edge, clocks - 1 - edge, limit - 2 * edge).round().astype(int)
+    ends = list(range(edge)) + list(range(clocks - edge, clocks))
+    return sorted(set(middle.tolist()) | set(ends))
+
+
+def utilisation_losses(run: ArrayRun) -> pd.DataFrame:
+    """Where the layer's PE-clocks go: MACs, preloading (WS, IS), the wavefront filling and
+    draining, and PEs a partial fold leaves unused.  Rows sum to clocks x PEs."""
+    f = run.folds
+    used = f["used_rows"] * f["used_cols"]
+    parts = {
+        "MACs (busy)": int(f["macs"].sum()),
+        "preload of the stationary tile": int((used * run.preload).sum()),
+        "wavefront fill and drain": int((used * (f["clocks"] - run.temporal - run.preload))
+                                        .sum()),
+        "PEs outside partial folds' tiles": int(((run.rows * run.cols - used) * f["clocks"])
+                                               .sum()),
+    }
+    frame = pd.DataFrame({"part": list(parts), "pe_clocks": list(parts.values())})
+    frame["share"] = frame["pe_clocks"] / (int(f["clocks"].sum()) * run.rows * run.cols)
+    return frame
+
+
+__all__ = ["COST_AXES", "FOLD_STATES", "ArrayRun", "accuracy_datasets", "accuracy_points",
+           "array_run", "colour_columns", "event_point_ids", "explorer_front", "filter_sweep",
+           "filters_text", "fold_states", "footprint_bars", "frame_clocks", "front_mask",
+           "is_discrete", "label", "metric_columns", "missing_rows", "network_layers", "options",
+           "utilisation_losses"]

@@ -46,7 +46,8 @@ DEFAULT_HARDWARE = {
     # dse names one SRAM size for all three (sram_kb); the three sizes are kept beside it for
     # dse versions that take them apart.  A single value each: they do not grow the grid.
     "sram_kb": [64.0], "ifmap_sram_kb": [64.0], "filter_sram_kb": [64.0], "ofmap_sram_kb": [64.0],
-    "dram_bw_bytes_per_cycle": [16.0], "batch": [1],
+    "dram_bw_bytes_per_cycle": [16.0], "wide_layers": ["host"], "between_layers": ["sram"],
+    "batch": [1],
 }
 
 
@@ -61,24 +62,29 @@ class Results:
     messages: list[str] = field(default_factory=list)
 
 
-def default_sweep(models=DEFAULT_MODELS, hardware=None, measured=None) -> pd.DataFrame:
+def default_sweep(models=DEFAULT_MODELS, hardware=None, measured=None,
+                  table=None, quantize_ends: bool = False) -> pd.DataFrame:
     """The start-up sweep, evaluated in-process with dse's analytic engine.
 
     Beside the paper's CIFAR-10 family it sweeps every network family of ``measured`` (default:
     the project's committed measured rows) so that those points appear out of the box.
+    ``hardware``: grid axis -> values (default DEFAULT_HARDWARE); ``table``: the cost model's
+    constants (default 45 nm); ``quantize_ends``: the built-in networks' first conv and FC at
+    the array's widths (no accuracy row holds such a network).
     """
     hardware = hardware or DEFAULT_HARDWARE
     networks = []
     for model in models:
-        networks += build_networks(model, None, [1.0], list(DEFAULT_WIDENS), "cifar10")
+        networks += build_networks(model, None, [1.0], list(DEFAULT_WIDENS), "cifar10",
+                                   quantize_ends=quantize_ends)
     spaces = [DesignSpace(hardware, networks, list(DEFAULT_TEACHERS))]
     measured = _committed_measured() if measured is None else measured
     for (model, dataset, width), rows in measured.groupby(["model", "dataset", "width"]):
         family = build_networks(model, None, [float(width)], sorted(rows["widen"].unique()),
-                                dataset)
+                                dataset, quantize_ends=quantize_ends)
         spaces.append(DesignSpace(hardware, family, sorted(rows["teacher"].unique())))
-    sweep = pd.concat([evaluate(space.points(), space.networks, "analytic") for space in spaces],
-                      ignore_index=True)
+    sweep = pd.concat([evaluate(space.points(), space.networks, "analytic", table)
+                       for space in spaces], ignore_index=True)
     sweep["point_id"] = np.arange(len(sweep))  # each space numbers its points from 0
     return sweep
 
@@ -182,8 +188,13 @@ def _first_line(err: Exception) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
-def load(results_dir: str | Path | None) -> Results:
-    """Read a results folder (or make the default sweep); problems become page messages."""
+def load(results_dir: str | Path | None, hardware=None, table=None,
+         quantize_ends: bool = False) -> Results:
+    """Read a results folder (or make the default sweep); problems become page messages.
+
+    ``hardware``, ``table`` and ``quantize_ends`` shape the default sweep (``default_sweep``);
+    a folder's sweep.csv has its own, and a message says that they were not used.
+    """
     messages: list[str] = []
     folder = Path(results_dir) if results_dir is not None else None
     started = time.perf_counter()
@@ -192,6 +203,10 @@ def load(results_dir: str | Path | None) -> Results:
             sweep = read_sweep(folder / SWEEP_FILE)
             source = (f"results folder {folder.name}/: {len(sweep):,} design points from "
                       f"{SWEEP_FILE}")
+            if hardware is not None or table is not None or quantize_ends:
+                messages.append(f"The hardware and cost-model options shape the start-up sweep "
+                                f"only: {SWEEP_FILE} in {folder.name}/ is shown as it was "
+                                "swept.")
         except ValueError as err:
             messages.append(f"{err}. The sweep views stay empty until the file is fixed.")
             sweep = pd.DataFrame(columns=list(SWEEP_REQUIRED) + list(SWEEP_DEFAULTS))
@@ -200,7 +215,8 @@ def load(results_dir: str | Path | None) -> Results:
         if folder is not None:
             messages.append(f"No {SWEEP_FILE} in {folder.name}/: showing the default sweep "
                             "(write one with `python -m dse.sweep --out DIR`).")
-        sweep = check_sweep(default_sweep(), "default sweep")
+        sweep = check_sweep(default_sweep(hardware=hardware, table=table,
+                                          quantize_ends=quantize_ends), "default sweep")
         source = (f"default sweep: {len(sweep):,} design points computed at start-up in "
                   f"{time.perf_counter() - started:.1f} s (dse analytic engine)")
     table = accuracy.shipped_accuracy()

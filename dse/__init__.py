@@ -4,7 +4,8 @@
 
 Modules: ``space`` (option values and the grid of points), ``evaluate`` (points -> figures,
 via accelsim), ``results`` (accuracy joined from the paper's tables and measured runs),
-``pareto`` (non-dominated sorting), ``sweep`` (the command, schedulers, journal, files).
+``pareto`` (non-dominated sorting), ``fronts`` (which points a front compares, what it
+reports), ``sweep`` (the command, schedulers, journal, files).
 """
 from .pareto import pareto_front, pareto_ranks
 from .results import join_accuracy, paper_accuracy

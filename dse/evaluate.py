@@ -123,21 +123,23 @@ def _per_point(values: np.ndarray, n_points: int, how: str = "sum") -> np.ndarra
     return blocks.sum(axis=1) if how == "sum" else blocks.max(axis=1)
 
 
-def summarise(points: pd.DataFrame, frame: pd.DataFrame, network: Network) -> pd.DataFrame:
+def summarise(points: pd.DataFrame, frame: pd.DataFrame, network: Network,
+              table=None) -> pd.DataFrame:
     """Totals per point from a point-major (point x layer) frame; one row per point.
 
     Memory traffic, stalls, energy, power and area come from ``accelsim.memory`` /
     ``accelsim.cost`` (``network_summary`` per point); energies are per inference (a run's
     energy over its batch), latency is the batch's, stalls included.  The paper's measures
-    (compute cost, weight and activation memory) use each layer's own widths.
+    (compute cost, weight and activation memory) use each layer's own widths.  ``table``: the
+    cost model's constants (``accelsim.cost.resolve_table``'s argument; default 45 nm).
     """
     n = len(points)
     out = points.drop(columns=["net"]).reset_index(drop=True)
     batch = out["batch"].to_numpy()
     pes = out["rows"].to_numpy() * out["cols"].to_numpy()
     if "energy_total_pj" not in frame.columns:
-        frame = add_energy_columns(frame)
-    cost = network_summary(frame, by="point_id")
+        frame = add_energy_columns(frame, table)
+    cost = network_summary(frame, table, by="point_id")
     if not np.array_equal(cost["point_id"].to_numpy(), out["point_id"].to_numpy()):
         raise AssertionError("network_summary changed the order of the points")
     clocks = _per_point(frame["clocks"].to_numpy(), n)
@@ -182,10 +184,11 @@ def summarise(points: pd.DataFrame, frame: pd.DataFrame, network: Network) -> pd
 
 
 def evaluate(points: pd.DataFrame, networks: list[Network], engine: str = "analytic",
-             chunk_pairs: int = 1 << 20) -> pd.DataFrame:
+             table=None, chunk_pairs: int = 1 << 20) -> pd.DataFrame:
     """Evaluate points (rows of ``DesignSpace.points()``); one summary row per point, same order.
 
-    The analytic frame is built ``chunk_pairs`` (point x layer) pairs at a time to bound memory.
+    ``table``: the cost model's constants, as ``accelsim.cost.resolve_table`` takes them.  The
+    analytic frame is built ``chunk_pairs`` (point x layer) pairs at a time to bound memory.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r}: allowed values are analytic, cycle")
@@ -197,7 +200,7 @@ def evaluate(points: pd.DataFrame, networks: list[Network], engine: str = "analy
             chunk = group.iloc[start:start + per_chunk]
             frame = (layer_frame(chunk, network) if engine == "analytic"
                      else cycle_layer_frame(chunk, network))
-            results.append(summarise(chunk, frame, network))
+            results.append(summarise(chunk, frame, network, table))
     summary = pd.concat(results, ignore_index=True)
     order = np.argsort(summary["point_id"].to_numpy(), kind="stable")
     return summary.iloc[order].reset_index(drop=True)

@@ -23,9 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from accelsim.formats import ACCURACY_COLUMNS, ACCURACY_DEFAULTS
-
-from .space import normalise_dataset
+from accelsim.formats import ACCURACY_COLUMNS, ACCURACY_DEFAULTS, normalise_dataset
 
 JOIN_KEY = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher", "policy")
 PAPER_CSV = Path(__file__).with_name("paper_accuracy.csv")
@@ -130,6 +128,7 @@ def join_accuracy(points: pd.DataFrame, table: pd.DataFrame | None = None) -> pd
     key["policy"] = key["policy"].astype(object).where(key["policy"].notna(), "").astype(str)
     key["teacher"] = key["teacher"].map(normalise_teacher)
     key["widen"] = key["widen"].astype(str).str.lower()
+    key["dataset"] = key["dataset"].map({d: normalise_dataset(d) for d in key["dataset"].unique()})
     merged = key.merge(known, on=list(JOIN_KEY), how="left", validate="many_to_one")
     if "ends" in points.columns:
         # Every accuracy row (the paper's, and training's unless it quantized the ends) is of a

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from accelsim import cli
 from accelsim.cli import UsageError as CommandLineError
 from accelsim.config import DATAFLOWS, ArrayConfig
-from accelsim.formats import ALLOWED_BITS_TEXT, DATASET_SHAPES
+from accelsim.formats import DATASET_SHAPES, normalise_dataset
 from accelsim.network import layer_rows, zero_gating_label
 from accelsim.onnx_import import read_onnx
 from accelsim.workload import (WIDEN_CHOICES, Workload, builtin, builtin_names, load_all_operands,
@@ -32,9 +33,7 @@ GRID_AXES = ("rows", "cols", "dataflow", "wbits", "abits", "acc_bits", "freq_mhz
              "dram_bw_bytes_per_cycle", "wide_layers", "between_layers", "batch")
 # One sweep holds its points in memory (a few hundred bytes each); beyond this, split it.
 MAX_POINTS = 5_000_000
-# Command-line flags of config fields whose names differ.
-FLAGS = {"ifmap_sram_kb": "--sram-kb", "filter_sram_kb": "--sram-kb", "ofmap_sram_kb": "--sram-kb",
-         "dram_bw_bytes_per_cycle": "--dram-bw"}
+DEFAULT_MODEL = "resnet56"
 GRID_DEFAULTS = {"wide_layers": ["host"], "between_layers": ["sram"]}
 # How a network's first conv and last FC are set: fp32 (WRPN, the default), quantized to the
 # array's widths (--quantize-ends), or as a file gives them.
@@ -121,6 +120,22 @@ def _parse_range(flag: str, token: str, kind: str, accepts: str) -> list:
     return values
 
 
+def hardware_values(args) -> dict[str, list]:
+    """The grid axes' values from the shared list-valued hardware options (accelsim.cli); an
+    option left at None (not given, where a command has no default) is left out."""
+    hardware = {}
+    for group in cli.OPTIONS.values():
+        for option in group:
+            text = getattr(args, option.dest, None)
+            if text is None:
+                continue
+            accepts = option.accepts and f"{option.accepts} as a value, a list or a range"
+            hardware[option.field] = parse_values(option.flag, text,
+                                                  option.kind, low=option.low,
+                                                  allowed=option.allowed, accepts=accepts)
+    return hardware
+
+
 # ----------------------------------------------------------------------------- networks
 
 @dataclass(frozen=True)
@@ -155,13 +170,8 @@ class Network:
                    zero_gating_label(workload, stored))
 
 
-def normalise_dataset(name: str) -> str:
-    """``CIFAR-10`` / ``cifar10`` -> ``cifar10``; ``fashion-mnist`` -> ``fashionmnist``."""
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
-
-
-# The input shapes a built-in CIFAR ResNet is built for, by normalised data-set name.
-DATASETS = {normalise_dataset(name): shape for name, shape in DATASET_SHAPES.items()}
+# The input shapes a built-in CIFAR ResNet is built for, by data-set name (normalise_dataset's).
+DATASETS = DATASET_SHAPES
 
 
 def build_networks(model: str | None, trace: str | None, widths: list[float], widens: list[str],
@@ -190,7 +200,7 @@ def build_networks(model: str | None, trace: str | None, widths: list[float], wi
         return [Network.from_workload(workload, workload.name.lower(), dataset, width, widen,
                                       "trace")
                 for width in widths for widen in widens]
-    name = (model or "resnet56").lower()
+    name = (model or DEFAULT_MODEL).lower()
     if name not in builtin_names():
         raise UsageError("--model", f"unknown model {model!r}; accepts "
                                     f"{', '.join(builtin_names())} (or --trace FILE)")
@@ -206,6 +216,32 @@ def build_networks(model: str | None, trace: str | None, widths: list[float], wi
                                full_precision_ends=not quantize_ends)
             networks.append(Network.from_workload(workload, name, dataset, width, widen,
                                                   "quantized" if quantize_ends else "fp32"))
+    return networks
+
+
+def build_workloads(models: list[str], traces: list[str], datasets: list[str],
+                    widths: list[float], widens: list[str], onnx: str | None = None,
+                    input_shape: tuple[int, ...] | None = None,
+                    quantize_ends: bool = False) -> list[Network]:
+    """Every network variant of a sweep: each built-in model, each trace and the ONNX file, on
+    each data set, at each width and widening (in that order, the first varying slowest).  No
+    network given: the default model.  ``quantize_ends`` as in ``build_networks`` (refused
+    beside a trace or ONNX file, which carries its own widths)."""
+    if not models and not traces and onnx is None:
+        models = [DEFAULT_MODEL]
+    networks = []
+    for model in models:
+        for dataset in datasets:
+            networks += build_networks(model, None, widths, widens, dataset,
+                                       quantize_ends=quantize_ends)
+    for trace in traces:
+        for dataset in datasets:
+            networks += build_networks(None, trace, widths, widens, dataset,
+                                       quantize_ends=quantize_ends)
+    if onnx is not None:
+        for dataset in datasets:
+            networks += build_networks(None, None, widths, widens, dataset, onnx, input_shape,
+                                       quantize_ends)
     return networks
 
 
@@ -267,8 +303,7 @@ def check_configs(points: pd.DataFrame) -> None:
                            for k, v in config.items()})
         except ValueError as err:
             field = str(err).split("=")[0]
-            flag = FLAGS.get(field, "--" + field.replace("_", "-"))
-            raise UsageError(flag, str(err)) from None
+            raise UsageError(cli.FIELD_FLAGS.get(field, field), str(err)) from None
 
 
 def config_of(row) -> ArrayConfig:
@@ -278,7 +313,7 @@ def config_of(row) -> ArrayConfig:
     return ArrayConfig(**{k: (v.item() if hasattr(v, "item") else v) for k, v in values.items()})
 
 
-BITS_ACCEPTS = f"widths {ALLOWED_BITS_TEXT} as a value or a list (1,2,4,8,32)"
 __all__ = ["DesignSpace", "Network", "UsageError", "parse_values", "build_networks",
-           "check_configs", "config_of", "normalise_dataset", "HARDWARE_COLUMNS",
-           "NETWORK_COLUMNS", "DATAFLOWS", "WIDEN_CHOICES", "BITS_ACCEPTS", "ENDS"]
+           "build_workloads", "check_configs", "config_of", "hardware_values",
+           "normalise_dataset", "HARDWARE_COLUMNS", "NETWORK_COLUMNS", "DATAFLOWS",
+           "WIDEN_CHOICES", "ENDS"]

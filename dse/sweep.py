@@ -4,9 +4,10 @@
     python -m dse.sweep --rows 4:32:x2 --cols 4:32:x2 --wbits 2,4,32 --abits 8,32 --out runs/s
 
 Every hardware option takes a value, a list (``4,8,16``) or an inclusive range (``4:32:4``, or
-geometric ``4:64:x2``).  A sweep writes ``sweep.csv`` (every point) and ``pareto.csv`` (rank-1
-points) atomically; finished points are appended to a journal in ``--out`` as they complete,
-so a killed sweep keeps them and ``--resume`` computes only the rest.
+geometric ``4:64:x2``); networks and data sets take lists too.  A sweep writes ``sweep.csv``
+(every point, ranked within its group: ``dse.fronts``) and ``pareto.csv`` (each group's front,
+equal points collapsed) atomically; finished points are appended to a journal in ``--out`` as
+they complete, so a killed sweep keeps them and ``--resume`` computes only the rest.
 """
 from __future__ import annotations
 
@@ -24,20 +25,17 @@ from pathlib import Path
 import pandas as pd
 
 from accelsim import cli
-from accelsim.config import BETWEEN_LAYERS, DATAFLOWS
-from accelsim.cost import run_notes
-from accelsim.pe import WIDE_LAYERS
+from accelsim.cost import load_table, run_notes
 from accelsim.fileio import write_atomic
-from accelsim.proc import die_with_parent
-from accelsim.formats import ALLOWED_BITS, ALLOWED_BITS_TEXT, metric_sense
+from accelsim.formats import COLUMNS, metric_sense, normalise_dataset
 from accelsim.graph import parse_shape
+from accelsim.proc import die_with_parent
 from accelsim.workload import WIDEN_CHOICES, builtin_names
 
-from . import results
+from . import fronts, results
 from .evaluate import ENGINES, evaluate
-from .pareto import pareto_ranks
-from .space import (BITS_ACCEPTS, MAX_POINTS, DesignSpace, UsageError,
-                    build_networks, check_configs, normalise_dataset, parse_values)
+from .space import (DEFAULT_MODEL, MAX_POINTS, DesignSpace, UsageError, build_workloads,
+                    check_configs, hardware_values, parse_values)
 
 JOURNAL = ".sweep-journal.jsonl"
 FORMATS = ("csv", "parquet")
@@ -65,46 +63,28 @@ CONNECT_TIMEOUT = "10s"  # to a Dask scheduler given by address
 # ----------------------------------------------------------------------------- the command line
 
 def build_parser() -> argparse.ArgumentParser:
-    p = cli.ArgumentParser(prog="python -m dse.sweep", description=__doc__.split("\n\n")[0],
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    hw = p.add_argument_group("hardware (each takes a value, a list 4,8,16 or a range 4:32:4 / "
-                              "4:64:x2)")
-    hw.add_argument("--rows", default="8", help="PE array rows")
-    hw.add_argument("--cols", default="8", help="PE array columns")
-    hw.add_argument("--wbits", default="2", help=f"weight width, {ALLOWED_BITS_TEXT}")
-    hw.add_argument("--abits", default="8", help=f"activation width, {ALLOWED_BITS_TEXT}")
-    hw.add_argument("--dataflow", default="os", help=f"{', '.join(DATAFLOWS)} (any of them)")
-    hw.add_argument("--acc-bits", default="32", help="accumulator width, 2..48")
-    hw.add_argument("--sram-kb", default="64", help="size of each of the ifmap, filter and ofmap "
-                                                    "SRAMs, kB (double-buffered)")
-    hw.add_argument("--dram-bw", default="16", help="DRAM bandwidth, bytes per cycle")
-    hw.add_argument("--freq-mhz", default="1000", help="clock frequency, MHz")
-    hw.add_argument("--batch", default="1", help="inputs per run (energy and latency are "
-                                                 "reported per inference)")
-    hw.add_argument("--wide-layers", default="host",
-                    help=cli.WIDE_LAYERS_HELP + "; host and/or passes")
-    hw.add_argument("--between-layers", default="sram",
-                    help=cli.BETWEEN_LAYERS_HELP + "; sram and/or dram")
-    net = p.add_argument_group("network")
+    p = cli.ArgumentParser(prog="python -m dse.sweep",
+                           description=__doc__.split("\n\n")[0].replace("``", ""))
+    cli.add_hardware_options(p, lists=True)
+    net = p.add_argument_group("network (each takes a value or a comma-separated list; every "
+                               "combination is swept)")
     net.add_argument("--model", default=None,
-                     help=f"built-in network: {', '.join(builtin_names())} (default resnet56)")
-    net.add_argument("--trace", default=None, help="a trace CSV or SCALE-Sim topology instead of "
-                                                   "--model")
-    net.add_argument("--onnx", default=None, help="an ONNX model instead of --model (GEMM ops on "
-                                                  "the array, widths from its QONNX / QCDQ "
-                                                  "annotations)")
+                     help=f"built-in network(s): {', '.join(builtin_names())} (default "
+                          f"{DEFAULT_MODEL} unless --trace or --onnx is given)")
+    net.add_argument("--trace", default=None,
+                     help="trace CSV(s) or SCALE-Sim topologies, swept beside any --model")
+    net.add_argument("--onnx", default=None, help="an ONNX model, swept beside any --model and "
+                                                  "--trace (GEMM ops on the array, widths from "
+                                                  "its QONNX / QCDQ annotations)")
     net.add_argument("--input", default=None, help="with --onnx: the input's shape, e.g. "
                                                    "1,3,224,224, where the file leaves it "
                                                    "dynamic")
     net.add_argument("--dataset", default="cifar10",
-                     help="input shapes of a built-in model (cifar10, fashion-mnist); with "
-                          "--trace only a label for the accuracy join")
-    net.add_argument("--width", default="1", help="filter multiplier of every layer (list ok)")
+                     help="data set(s): cifar10, fashion-mnist shape a built-in model's input; "
+                          "for a trace only a label for the accuracy join")
+    net.add_argument("--width", default="1", help="filter multiplier of every layer")
     net.add_argument("--widen", default="none", help="none, first30 (the paper's WRPN: first "
                                                      "third of the layers x2) and/or all")
-    net.add_argument("--quantize-ends", action="store_true",
-                     help=cli.QUANTIZE_ENDS_HELP + "; the accuracy tables hold no such network, "
-                          "so its accuracy stays empty")
     net.add_argument("--teacher", default="none",
                      help="distillation teacher the accuracy comes from: none and/or a model "
                           "name (the paper's Apprentice uses resnet101)")
@@ -116,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="auto: cycle-level for one point, analytic for a sweep (equal cycles)")
     run.add_argument("--objectives", default=DEFAULT_OBJECTIVES,
                      help="Pareto objectives: " + ", ".join(OBJECTIVE_ALIASES)
-                          + ", or any output column as COLUMN:min|max")
+                          + ", or any output column as COLUMN:min|max; fronts compare one data "
+                            "set with accuracy, one workload without")
     run.add_argument("--out", default=None,
                      help="directory for sweep.csv and pareto.csv (default ./sweep-results for "
                           "a sweep; one point prints only, unless --out is given)")
@@ -132,38 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="points per task (0: about 250k point x layer pairs per task)")
     run.add_argument("--progress", default="auto", choices=("auto", "on", "off"),
                      help="progress bar (auto: on a terminal)")
+    run.add_argument("--columns", action="store_true",
+                     help="print what each column of sweep.csv and pareto.csv means, and exit")
     return p
 
 
 def space_from_args(args: argparse.Namespace) -> DesignSpace:
     """The design space the options describe; UsageError on bad input."""
-    bits = dict(kind="int", allowed=ALLOWED_BITS, accepts=BITS_ACCEPTS)
-    sram = parse_values("--sram-kb", args.sram_kb, "float", low=1e-9,
-                        accepts="sizes in kB > 0 as a value, a list or a range")
-    hardware = {
-        "rows": parse_values("--rows", args.rows, "int", low=1),
-        "cols": parse_values("--cols", args.cols, "int", low=1),
-        "dataflow": parse_values("--dataflow", args.dataflow, "str", allowed=DATAFLOWS),
-        "wbits": parse_values("--wbits", args.wbits, **bits),
-        "abits": parse_values("--abits", args.abits, **bits),
-        "acc_bits": parse_values("--acc-bits", args.acc_bits, "int", allowed=tuple(range(2, 49)),
-                                 accepts="integers 2..48"),
-        "freq_mhz": parse_values("--freq-mhz", args.freq_mhz, "float", low=1e-9,
-                                 accepts="frequencies in MHz > 0"),
-        "sram_kb": sram,
-        "dram_bw_bytes_per_cycle": parse_values("--dram-bw", args.dram_bw, "float", low=1e-9,
-                                                accepts="bytes per cycle > 0"),
-        "batch": parse_values("--batch", args.batch, "int", low=1),
-        "wide_layers": parse_values("--wide-layers", args.wide_layers, "str",
-                                    allowed=WIDE_LAYERS),
-        "between_layers": parse_values("--between-layers", args.between_layers, "str",
-                                       allowed=BETWEEN_LAYERS),
-    }
-    given = [flag for flag, value in (("--model", args.model), ("--trace", args.trace),
-                                      ("--onnx", args.onnx)) if value is not None]
-    if len(given) > 1:
-        raise UsageError(given[-1], f"give one of --model, --trace, --onnx, not "
-                                    f"{' and '.join(given)}")
+    hardware = hardware_values(args)
+    models = parse_values("--model", args.model, "str") if args.model is not None else []
+    traces = _paths("--trace", args.trace)
+    datasets = [normalise_dataset(d) for d in parse_values("--dataset", args.dataset, "str")]
     input_shape = None
     if args.input is not None:
         if args.onnx is None:
@@ -177,11 +137,29 @@ def space_from_args(args: argparse.Namespace) -> DesignSpace:
     widens = parse_values("--widen", args.widen, "str", allowed=WIDEN_CHOICES)
     teachers = [results.normalise_teacher(t)
                 for t in parse_values("--teacher", args.teacher, "str")]
-    dataset = normalise_dataset(args.dataset)
-    networks = build_networks(args.model, args.trace, widths, widens, dataset, args.onnx,
-                              input_shape, args.quantize_ends)
-    space = DesignSpace(hardware, networks, list(dict.fromkeys(teachers)))
-    return space
+    networks = build_workloads(models, traces, list(dict.fromkeys(datasets)), widths, widens,
+                               args.onnx, input_shape, args.quantize_ends)
+    return DesignSpace(hardware, networks, list(dict.fromkeys(teachers)))
+
+
+def _paths(flag: str, text: str | None) -> list[str]:
+    """Comma-separated file names, as typed (not lower-cased)."""
+    if text is None:
+        return []
+    paths = [part.strip() for part in text.split(",")]
+    if not all(paths):
+        raise UsageError(flag, f"empty file name in {text!r}; accepts FILE or FILE,FILE")
+    return list(dict.fromkeys(paths))
+
+
+def columns_help() -> str:
+    """What every column of sweep.csv / pareto.csv means (``--columns``)."""
+    width = max(len(name) for name in COLUMNS) + 2
+    lines = [f"{'column':<{width}}{'unit':<14}meaning"]
+    for name, column in COLUMNS.items():
+        meaning = column.label + (f": {column.meaning}" if column.meaning else "")
+        lines.append(f"{name:<{width}}{column.unit or '-':<14}{meaning}")
+    return "\n".join(lines)
 
 
 def parse_objectives(text: str, columns) -> dict[str, str]:
@@ -231,19 +209,21 @@ def _chunks(points: pd.DataFrame, size: int) -> list[pd.DataFrame]:
 
 
 def run_points(points: pd.DataFrame, networks, engine: str, scheduler: str, workers: int,
-               chunk_points: int, on_done) -> None:
-    """Evaluate points in chunks on the scheduler; ``on_done(frame)`` gets each finished chunk."""
+               chunk_points: int, on_done, table=None) -> None:
+    """Evaluate points in chunks on the scheduler; ``on_done(frame)`` gets each finished chunk.
+
+    ``table``: the cost model's constants (a loaded TechTable travels to the workers)."""
     chunks = _chunks(points, chunk_points)
     if not chunks:
         return
     if scheduler == "local":
         if workers <= 1 or len(chunks) == 1:
             for chunk in chunks:
-                on_done(evaluate(chunk, networks, engine))
+                on_done(evaluate(chunk, networks, engine, table))
             return
         with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
                                  initializer=die_with_parent) as pool:
-            futures = [pool.submit(evaluate, chunk, networks, engine) for chunk in chunks]
+            futures = [pool.submit(evaluate, chunk, networks, engine, table) for chunk in chunks]
             try:
                 for future in as_completed(futures):
                     on_done(future.result())
@@ -252,10 +232,11 @@ def run_points(points: pd.DataFrame, networks, engine: str, scheduler: str, work
                     future.cancel()
                 raise
         return
-    _run_dask(chunks, networks, engine, scheduler, workers, on_done)
+    _run_dask(chunks, networks, engine, scheduler, workers, on_done, table)
 
 
-def _run_dask(chunks, networks, engine: str, scheduler: str, workers: int, on_done) -> None:
+def _run_dask(chunks, networks, engine: str, scheduler: str, workers: int, on_done,
+              table) -> None:
     from distributed import Client, LocalCluster, as_completed as dask_completed
 
     cluster = None
@@ -271,7 +252,7 @@ def _run_dask(chunks, networks, engine: str, scheduler: str, workers: int, on_do
                                         "dask-local or a running scheduler's address") from None
     try:
         shared = client.scatter(networks, broadcast=True)
-        futures = [client.submit(evaluate, chunk, shared, engine, pure=False)
+        futures = [client.submit(evaluate, chunk, shared, engine, table, pure=False)
                    for chunk in chunks]
         for future in dask_completed(futures):
             on_done(future.result())
@@ -291,10 +272,14 @@ def fingerprint(args: argparse.Namespace, engine: str) -> str:
                "wide_layers", "between_layers", "quantize_ends")}
     fields["engine"] = engine
     if args.trace is not None:
-        fields["trace_sha256"] = hashlib.sha256(Path(args.trace).read_bytes()).hexdigest()
+        for path in _paths("--trace", args.trace):  # one trace: the key older journals have
+            key = "trace_sha256" if path == args.trace else f"trace_sha256:{path}"
+            fields[key] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     if args.onnx is not None:  # only when given, so that older journals keep their ids
         fields.update(onnx_sha256=hashlib.sha256(Path(args.onnx).read_bytes()).hexdigest(),
                       input=args.input)
+    if args.table is not None:
+        fields["table_sha256"] = hashlib.sha256(Path(args.table).read_bytes()).hexdigest()
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -360,40 +345,43 @@ class Journal:
 
 # ----------------------------------------------------------------------------- outputs
 
-def finish(frame: pd.DataFrame, objectives: dict[str, str], accuracy_paths) -> tuple:
-    """Join accuracy, rank the points; returns (frame, objectives used, a note for the user)."""
+def finish(frame: pd.DataFrame, objectives: dict[str, str], accuracy_paths) -> fronts.Ranked:
+    """Join accuracy, then rank every point within its group (``dse.fronts``)."""
     frame = results.join_accuracy(frame, results.accuracy_table(accuracy_paths))
-    used, notes = {}, []
-    for column, sense in objectives.items():
+    for column in objectives:
         if column not in frame.columns:
             raise UsageError("--objectives", f"{column!r} is not an output column")
-        missing = int(frame[column].isna().sum())
-        if missing:
-            what = "accuracy" if column == "top1_err_pct" else column
-            notes.append(f"{what} unknown for {missing} of {len(frame)} points")
-        else:
-            used[column] = sense
-    frame["pareto_rank"] = pareto_ranks(frame, used)
-    # The files say which objectives ranked them, since missing accuracy can drop one.
-    frame["pareto_objectives"] = " ".join(f"{s}:{c}" for c, s in used.items())
-    note = ""
-    if notes:
-        note = ("; ".join(notes) + "; Pareto front over "
-                + (", ".join(f"{s} {c}" for c, s in used.items()) or "no objective")
-                + " only")
-    return frame, used, note
+    return fronts.rank_fronts(frame, objectives)
 
 
-def write_outputs(out: Path, frame: pd.DataFrame, formats: list[str]) -> list[Path]:
-    front = frame[frame["pareto_rank"] == 1]
+def write_outputs(out: Path, ranked: fronts.Ranked, formats: list[str]) -> list[Path]:
+    """sweep.csv (every point, ranked) and pareto.csv (the fronts, equal points collapsed)."""
     written = []
-    for name, table in (("sweep", frame), ("pareto", front)):
+    for name, table in (("sweep", ranked.frame), ("pareto", ranked.front)):
         written.append(write_atomic(out / f"{name}.csv", table.to_csv(index=False)))
         if "parquet" in formats:
             buffer = io.BytesIO()
             table.to_parquet(buffer, index=False)
             written.append(write_atomic(out / f"{name}.parquet", buffer.getvalue()))
     return written
+
+
+def fronts_text(ranked: fronts.Ranked, shown: int = 8) -> str:
+    """One line per group: what it compares, its objectives, points on its front."""
+    groups = ranked.groups()
+    front = ranked.front
+    designs = front.groupby("pareto_group", sort=False).size()
+    lines = []
+    for row in groups.head(shown).itertuples(index=False):
+        objectives = ", ".join(f"{s} {c}" for c, s in
+                               fronts.parse_objectives_text(row.objectives).items())
+        equal = row.on_front - designs.get(row.pareto_group, 0)
+        lines.append(f"  {row.pareto_group}: {row.on_front} of {row.points} points on the front "
+                     f"over {objectives or 'no objective'}"
+                     + (f" ({equal} equal to another, collapsed in pareto.csv)" if equal else ""))
+    if len(groups) > shown:
+        lines.append(f"  ... and {len(groups) - shown} more groups (pareto_group in the files)")
+    return "\n".join(lines)
 
 
 def format_point(row: pd.Series) -> str:
@@ -464,6 +452,9 @@ def main(argv=None) -> int:
 
 def _main(argv) -> int:
     args = build_parser().parse_args(argv)
+    if args.columns:
+        print(columns_help())
+        return 0
     space = space_from_args(args)
     if space.size > MAX_POINTS:
         raise UsageError("the options", f"their product is {space.size:,} design points; one "
@@ -480,11 +471,15 @@ def _main(argv) -> int:
             results.read_accuracy(path)
         except ValueError as err:
             raise UsageError("--accuracy", str(err)) from None
+    try:
+        table = load_table(args.table)
+    except ValueError as err:
+        raise UsageError("--table", str(err)) from None
     points = space.points()
     check_configs(points)
     # One analytic point (milliseconds) names every output column, to check --objectives now
     # rather than after a long sweep.
-    columns = set(evaluate(points.iloc[:1], space.networks, "analytic").columns)
+    columns = set(evaluate(points.iloc[:1], space.networks, "analytic", table).columns)
     objectives = parse_objectives(args.objectives, columns | set(results.RESULT_COLUMNS))
     single = len(points) == 1
     engine = args.engine if args.engine != "auto" else ("cycle" if single else "analytic")
@@ -517,26 +512,29 @@ def _main(argv) -> int:
             done.append(frame)
             bar.update(len(frame))
         try:
-            run_points(points, space.networks, engine, scheduler, args.workers, chunk, on_done)
+            run_points(points, space.networks, engine, scheduler, args.workers, chunk, on_done,
+                       table)
         finally:
             if journal is not None:
                 journal.close()
 
     frame = pd.concat(done, ignore_index=True).sort_values("point_id", kind="stable")
-    frame, used, note = finish(frame.reset_index(drop=True), objectives, args.accuracy)
+    ranked = finish(frame.reset_index(drop=True), objectives, args.accuracy)
     if single:
-        print(format_point(frame.iloc[0]))
+        print(format_point(ranked.frame.iloc[0]))
     if out is not None:
-        written = write_outputs(out, frame, formats)
+        written = write_outputs(out, ranked, formats)
         (out / JOURNAL).unlink(missing_ok=True)
-        front = int((frame["pareto_rank"] == 1).sum())
         if not single:
-            print(f"{len(frame)} design points ({engine}), {front} on the Pareto front over "
-                  + (", ".join(f"{s} {c}" for c, s in used.items()) or "no objective"))
-        if note:
+            groups = ranked.frame["pareto_group"].nunique()
+            print(f"{len(ranked.frame)} design points ({engine}); a front per group of like "
+                  f"points (one data set with accuracy as an objective, else one workload), "
+                  f"{groups} group{'s' * (groups != 1)}:\n" + fronts_text(ranked))
+        for note in ranked.notes:
             print("note: " + note)
         print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

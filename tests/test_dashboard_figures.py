@@ -61,23 +61,43 @@ def test_accuracy_points_match_every_paper_row_and_average_measured_seeds(tmp_pa
 def test_accuracy_figure_series_front_and_switchable_x(tmp_path, sweep):
     results = load.load(results_dir(tmp_path, sweep,
                                     accuracy=measured_rows().to_csv(index=False)))
-    points = frames.accuracy_points(results.accuracy, results.sweep, 8, 8, "os")
+    points = frames.accuracy_points(results.accuracy, results.sweep, 8, 8, "os", "cifar10")
+    assert set(points["dataset"]) == {"cifar10"}
     fig = figures.accuracy_cost_figure(points, "compute_cost_mac_bits")
     names = [t.name for t in fig.data]
     assert any(n.startswith("paper: wrpn") for n in names)
     assert any(n.startswith("measured: wrpn") for n in names)
-    drawn = sum(len(t.x) for t in fig.data if t.name != "Pareto front")
-    # rows whose network the sweep lacks (the committed Fashion-MNIST runs) have no cost
+    front = fig.data[-1]
+    assert front.name == "Pareto front of cifar10"  # one data set per front
+    drawn = sum(len(t.x) for t in fig.data[:-1])
     assert drawn == points["compute_cost_mac_bits"].notna().sum() == 48 + 1
-    front = fig.data[names.index("Pareto front")]
     xs, ys = np.asarray(front.x), np.asarray(front.y)
     assert (np.diff(xs) >= 0).all() and (np.diff(ys) <= 0).all()
     # Nothing drawn lies below-left of the front.
     best = points["top1_err_pct"][points["compute_cost_mac_bits"] <= xs[0]].min()
     assert ys[0] == best
-    energy = figures.accuracy_cost_figure(points, "energy_per_inference_uj", "8x8 OS")
-    assert energy.layout.xaxis.title.text == frames.label("energy_per_inference_uj")
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.title.text == \
+        "compute cost (MAC-bits)"
+    energy = figures.accuracy_cost_figure(points, "energy_per_inference_uj", "8x8 OS",
+                                          log_x=False, log_y=True)
+    assert energy.layout.xaxis.title.text == "energy per inference (uJ)"
+    assert energy.layout.xaxis.type == "linear" and energy.layout.yaxis.type == "log"
     assert not np.array_equal(np.asarray(energy.data[0].x), np.asarray(fig.data[0].x))
+    # the hover box carries the whole configuration, quantizer included
+    hover = fig.data[0].hovertext[0]
+    for part in ("width 1", "widening", "W", "teacher", "scheme", "activation quantizer wrpn",
+                 "source paper:Table"):
+        assert part in hover
+
+
+def test_accuracy_rows_without_a_design_point_are_named(sweep):
+    table = shipped_accuracy()  # the committed Fashion-MNIST rows: not in this sweep
+    points = frames.accuracy_points(table, sweep, 8, 8, "os", "fashion-mnist")
+    names = frames.missing_rows(points, "compute_cost_mac_bits")
+    assert len(names) == len(points) > 0
+    assert "resnet20 fashion-mnist width 0.5 widen none W2/A8 teacher none (measured)" in names
+    fig = figures.accuracy_cost_figure(points, "compute_cost_mac_bits")
+    assert "No accuracy row of fashion-mnist" in fig.layout.annotations[0].text
 
 
 def test_accuracy_figure_without_matching_points_says_so(sweep):
@@ -114,41 +134,72 @@ def test_footprint_bars_scale_with_batch_and_precision():
 
 # ----------------------------------------------------------------------------- explorer
 
-def test_explorer_front_is_the_non_dominated_set_of_the_filtered_points(sweep):
+def test_explorer_fronts_are_per_workload_without_accuracy(sweep):
     shown = frames.filter_sweep(sweep, {"dataflow": ["os"], "rows": [4, 8], "model": None})
     assert set(shown["dataflow"]) == {"os"} and len(shown) == len(sweep) // 2
-    front = frames.explorer_front(shown, "area_mm2", "inferences_per_s", {})
-    values = np.column_stack([shown["area_mm2"], -shown["inferences_per_s"]])
-    expected = shown["point_id"][brute_force_ranks(values) == 1]
-    assert sorted(front["point_id"]) == sorted(expected)
-    assert (np.diff(front["area_mm2"].to_numpy()) >= 0).all()
+    ranked = frames.explorer_front(shown, "area_mm2", "inferences_per_s", {},
+                                   frames.filters_text(sweep, {"dataflow": ["os"]}))
+    front = ranked.front
+    # one front per (network, width, widening, data set), each the non-dominated set of its own
+    assert front["pareto_group"].nunique() == shown[list(frames.NETWORK_KEY)].drop_duplicates() \
+        .shape[0]
+    for group, members in ranked.frame.groupby("pareto_group"):
+        assert members[list(frames.NETWORK_KEY)].drop_duplicates().shape[0] == 1
+        values = np.column_stack([members["area_mm2"], -members["inferences_per_s"]])
+        on_front = set(members["point_id"][brute_force_ranks(values) == 1])
+        collapsed = front[front["pareto_group"] == group]
+        assert set(" ".join(collapsed["point_ids"]).split()) == {str(i) for i in on_front}
+    # the teacher changes no hardware: each design is one row, its teachers listed
+    assert (front["equal_points"] == 2).all()
+    assert front["variants"].str.startswith("teacher: none, resnet101").all()
+    assert set(front["pareto_filters"]) == {"dataflow in {os}"}
+    assert set(front["pareto_objectives"]) == {"min:area_mm2 max:inferences_per_s"}
     flipped = frames.explorer_front(shown, "area_mm2", "inferences_per_s",
-                                    {"inferences_per_s": "min"})
+                                    {"inferences_per_s": "min"}).front
     assert set(flipped["point_id"]) != set(front["point_id"])
 
 
-def test_explorer_front_skips_points_with_unknown_accuracy(sweep):
-    front = frames.explorer_front(sweep, "energy_per_inference_uj", "top1_err_pct", {})
+def test_explorer_front_with_accuracy_is_one_per_data_set(sweep):
+    ranked = frames.explorer_front(sweep, "energy_per_inference_uj", "top1_err_pct", {})
+    front = ranked.front
     assert len(front) and front["top1_err_pct"].notna().all()
+    assert set(front["pareto_group"]) == {"dataset=cifar10"}
+    assert set(front["model"]) == {"resnet44", "resnet56"}  # networks compete on accuracy
+    left_out = ranked.frame["pareto_rank"].isna()
+    assert left_out.sum() == sweep["top1_err_pct"].isna().sum()
 
 
-def test_explorer_figure_draws_every_point_and_the_front(sweep):
-    front = frames.explorer_front(sweep, "area_mm2", "latency_ms", {})
+def test_explorer_figure_draws_every_point_and_the_fronts(sweep):
+    front = frames.explorer_front(sweep, "area_mm2", "latency_ms", {}).front
     senses = {"area_mm2": "min", "latency_ms": "min"}
     numeric = figures.explorer_figure(sweep, front, "area_mm2", "latency_ms", "power_mw", senses)
-    assert len(numeric.data) == 2 and len(numeric.data[0].x) == len(sweep)
-    assert numeric.data[0].marker.showscale
+    fronts_drawn = [t for t in numeric.data if t.legendgroup == "fronts"]
+    assert len(fronts_drawn) == front["pareto_group"].nunique() == 4
+    assert len(numeric.data[0].x) == len(sweep) and numeric.data[0].marker.showscale
+    assert numeric.data[0].marker.colorbar.title.text == "power (mW)"
     by_model = figures.explorer_figure(sweep, front, "area_mm2", "latency_ms", "model", senses,
                                        log_x=True)
-    points = [t for t in by_model.data if not t.name.startswith("Pareto")]
-    assert [t.name for t in points] == ["model=resnet44", "model=resnet56"]
+    points = [t for t in by_model.data if t.legendgroup == "points"]
+    assert [t.name for t in points] == ["resnet44", "resnet56"]
     assert sum(len(t.x) for t in points) == len(sweep)
     assert by_model.layout.xaxis.type == "log"
-    line = by_model.data[-1]
-    assert list(line.customdata) == list(front["point_id"])
+    assert by_model.layout.xaxis.title.text == "area (mm2)"
+    assert by_model.layout.yaxis.title.text == "latency (ms)"
+    lines = [t for t in by_model.data if t.legendgroup == "fronts"]
+    assert sorted(i for t in lines for i in t.customdata) == sorted(front["point_id"])
     empty = figures.explorer_figure(sweep.iloc[:0], front.iloc[:0], "area_mm2", "latency_ms",
                                     None, senses)
     assert "No design point" in empty.layout.annotations[0].text
+
+
+def test_few_valued_numeric_columns_colour_by_category(sweep):
+    front = frames.explorer_front(sweep, "area_mm2", "latency_ms", {}).front
+    fig = figures.explorer_figure(sweep, front, "area_mm2", "latency_ms", "wbits",
+                                  {"area_mm2": "min", "latency_ms": "min"})
+    points = [t for t in fig.data if t.legendgroup == "points"]
+    assert [t.name for t in points] == ["2", "4", "32"]  # a legend entry per width
+    assert len({t.marker.color for t in points}) == 3
+    assert points[0].legendgrouptitle.text == "weight bits (b)"
 
 
 def test_event_point_ids_read_customdata_or_the_text_prefix():
@@ -179,11 +230,51 @@ def test_array_run_busy_map_and_folds_add_up(dataflow):
     sr, sc = {"os": (m, n), "ws": (k, n), "is": (k, m)}[dataflow]
     assert len(run.folds) == -(-sr // 4) * -(-sc // 8)
     heat = figures.pe_heatmap_figure(run)
-    assert np.array_equal(np.asarray(heat.data[0].z), run.pe_busy)
+    total = run.folds["clocks"].sum()
+    assert np.allclose(np.asarray(heat.data[0].z), run.pe_busy / total)
+    assert np.array_equal(np.asarray(heat.data[0].customdata), run.pe_busy)
     timeline = figures.fold_timeline_figure(run)
-    bars = timeline.data[0]
-    assert len(bars.x) == min(len(run.folds), figures.MAX_TIMELINE_BARS)
-    assert np.sum(bars.width) == run.folds["clocks"].sum()
+    assert sum(len(bar.x) for bar in timeline.data) == min(len(run.folds),
+                                                           figures.MAX_TIMELINE_BARS)
+    assert sum(np.sum(bar.width) for bar in timeline.data) == total
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_the_wavefront_of_every_fold_adds_up_to_the_kernels_count(dataflow):
+    """fold_states, clock by clock, against the cycle-level model's own per-fold MACs."""
+    run = frames.array_run("resnet20", "cifar10", 1.0, "none", "conv1", 8, 8, dataflow, 2, 8)
+    assert run.folds["partial"].any() == (dataflow != "os")  # K = 27 on the rows leaves 3
+    for fold in range(len(run.folds)):
+        clocks = int(run.folds["clocks"].iloc[fold])
+        states = frames.fold_states(run, fold, range(clocks + 1))
+        assert (states == 3).sum() == run.folds["macs"].iloc[fold]
+        # the last PE of the tile makes the fold's last MAC in its last clock, and then it ends
+        used = run.folds[["used_rows", "used_cols"]].iloc[fold]
+        assert (states[clocks - 1] == 3).sum() == (used.tolist() == [8, 8])
+        assert set(np.unique(states[clocks])) <= {0, 4}
+    losses = frames.utilisation_losses(run)
+    assert losses["pe_clocks"].sum() == run.folds["clocks"].sum() * 64
+    assert losses["share"].iloc[0] == pytest.approx(run.utilization)
+    assert (losses["pe_clocks"] >= 0).all()
+    assert (losses.loc[1, "pe_clocks"] > 0) == (dataflow != "os")  # only WS and IS preload
+
+
+def test_wavefront_figure_steps_through_the_clocks():
+    run = frames.array_run("resnet20", "cifar10", 1.0, "none", "conv1", 8, 8, "ws", 2, 8)
+    fold = int(np.flatnonzero(run.folds["partial"])[0])
+    fig = figures.wavefront_figure(run, fold)
+    clocks = [int(f.name) for f in fig.frames]
+    assert clocks[0] == 0 and clocks[-1] == run.folds["clocks"].iloc[fold] - 1
+    assert len(fig.layout.sliders[0].steps) == len(fig.frames) <= figures.MAX_FRAMES
+    # every clock of the fill is shown, where the wavefront moves
+    assert clocks[:run.preload + 16] == list(range(run.preload + 16))
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["play", "pause"]
+    assert list(fig.data[0].colorbar.ticktext) == list(frames.FOLD_STATES)
+    assert "partial fold" in fig.layout.title.text
+    z = np.asarray(fig.frames[len(fig.frames) // 2].data[0].z)
+    assert (z == 0).any() and (z == 3).any()  # idle rows beside working ones
+    losses = figures.losses_figure(frames.utilisation_losses(run), run)
+    assert [t.name for t in losses.data][0] == "MACs (busy)"
 
 
 def test_fold_groups_merge_many_folds_without_losing_work():
@@ -212,7 +303,7 @@ def test_default_sweep_is_used_without_a_results_folder():
     assert len(cifar) == 11_520 and cifar["top1_err_pct"].notna().any()
     # the committed measured rows (data/accuracy_measured.csv) get their networks swept too
     measured = results.sweep[results.sweep["accuracy_source"].str.startswith("measured")]
-    assert len(measured) and set(measured["dataset"]) == {"fashionmnist"}
+    assert len(measured) and set(measured["dataset"]) == {"fashion-mnist"}
     assert results.sweep["point_id"].is_unique
 
 

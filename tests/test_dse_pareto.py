@@ -29,10 +29,15 @@ def test_both_algorithms_agree_with_brute_force(monkeypatch):
     rng = np.random.default_rng(7)
     frame, senses, minimised = _random_case(rng, 1500, 4, 30)
     expected = brute_force_ranks(minimised)
-    monkeypatch.setattr(pareto, "NUMPY_MAX_POINTS", 0)  # force the compiled ENS
+    monkeypatch.setattr(pareto, "_ENS_LOADED", False)
+    monkeypatch.setattr(pareto, "NUMPY_MAX_POINTS", 10**9)  # the NumPy cull
     np.testing.assert_array_equal(pareto_ranks(frame, senses), expected)
-    monkeypatch.setattr(pareto, "NUMPY_MAX_POINTS", 10**9)
+    monkeypatch.setattr(pareto, "NUMPY_MAX_POINTS", 0)  # the compiled ENS, loaded from now on
     np.testing.assert_array_equal(pareto_ranks(frame, senses), expected)
+    assert pareto._ENS_LOADED
+    monkeypatch.setattr(pareto, "NUMPY_MAX_POINTS", 10**9)  # small sorts stay on ENS
+    np.testing.assert_array_equal(pareto_ranks(frame.iloc[:50], senses),
+                                  brute_force_ranks(minimised[:50]))
 
 
 def test_front_is_exactly_the_non_dominated_subset():

@@ -11,12 +11,13 @@ with ``accelsim.cost``: kept there, they closed an import circle.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
-from .. import dataflows
-from ..cli import ArgumentParser, add_cost_options
+from .. import cli
+from ..cli import ArgumentParser
 from ..config import ArrayConfig
 from ..memory import check_widths
 from ..network import simulate_network
@@ -86,6 +87,10 @@ def tpu_v1_check(table=None) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- command line
 
+# The shared hardware options that shape --compare's arrays (wbits and abits come from WxA).
+HARDWARE_FIELDS = ("rows", "cols", "dataflow", "acc_bits", "wide_layers", "sram_kb",
+                   "dram_bw_bytes_per_cycle", "between_layers", "freq_mhz")
+
 def parse_widths(text: str) -> tuple[int, int]:
     """'2x8' -> (wbits=2, abits=8); ValueError naming the text otherwise."""
     parts = text.lower().split("x")
@@ -96,20 +101,18 @@ def parse_widths(text: str) -> tuple[int, int]:
     return wbits, abits
 
 
-def compare_text(specs: list[str], *, rows: int = 8, cols: int = 8, acc_bits: int = 32,
-                 model: str = "resnet56", dataflow: str = "os", table=None,
-                 wide_layers: str = "host", between_layers: str = "sram",
-                 quantize_ends: bool = False) -> str:
-    """The PEs of ``specs`` side by side, then their 8x8 arrays and a network run.
+def compare_text(specs: list[str], *, base: ArrayConfig = ArrayConfig(),
+                 model: str = "resnet56", table=None, quantize_ends: bool = False) -> str:
+    """The PEs of ``specs`` side by side, then their arrays (``base`` at each spec's widths)
+    and a network run.
 
     The run keeps the network's own widths (a built-in network's fp32 ends unless
     ``quantize_ends``), so a narrow array's run includes its host unit's energy."""
     t = resolve_table(table)
     widths = [parse_widths(spec) for spec in specs]
+    rows, cols, acc_bits, dataflow = base.rows, base.cols, base.acc_bits, base.dataflow
     pes = [pe_cost(w, a, acc_bits, t) for w, a in widths]
-    configs = [ArrayConfig(rows=rows, cols=cols, wbits=w, abits=a, acc_bits=acc_bits,
-                           dataflow=dataflow, wide_layers=wide_layers,
-                           between_layers=between_layers) for w, a in widths]
+    configs = [replace(base, wbits=w, abits=a) for w, a in widths]
     arrays = [array_cost(cfg, t) for cfg in configs]
     runs = [network_summary(simulate_network(model, cfg, engine="analytic", table=t,
                                              quantize_ends=quantize_ends), t)
@@ -149,8 +152,8 @@ def compare_text(specs: list[str], *, rows: int = 8, cols: int = 8, acc_bits: in
             text += f"{values[1] / values[0]:>9.1f}x"
         out.append(text)
     ends = "quantized" if quantize_ends else "fp32 (WRPN)"
-    out.append(f"network run: {model}, first conv and FC {ends}; wide layers: {wide_layers}; "
-               f"between layers: {between_layers}; zero_gating: none")
+    out.append(f"network run: {model}, first conv and FC {ends}; wide layers: "
+               f"{base.wide_layers}; between layers: {base.between_layers}; zero_gating: none")
     if len(pes) == 2:
         out.append(f"paper (Sec. 3): the 2x8 PE array is 15x smaller and 12x more power "
                    f"efficient than full precision; ours: {pes[1].area_um2 / pes[0].area_um2:.1f}x "
@@ -159,28 +162,27 @@ def compare_text(specs: list[str], *, rows: int = 8, cols: int = 8, acc_bits: in
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m accelsim.cost``; bad input is one line on stderr and exit status 2."""
+def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="python -m accelsim.cost",
         description="Width-aware PE / array area, energy and power (45 nm table by default).")
     parser.add_argument("--compare", nargs="+", metavar="WxA",
                         help="PEs to print side by side, e.g. 2x8 32x32 (32 = fp32)")
-    parser.add_argument("--rows", type=int, default=8, help="array rows for --compare (default 8)")
-    parser.add_argument("--cols", type=int, default=8, help="array cols for --compare (default 8)")
-    parser.add_argument("--acc-bits", type=int, default=32,
-                        help="integer accumulator width (default 32)")
     parser.add_argument("--model", default="resnet56",
-                        help="network run for --compare's energy rows (default resnet56)")
-    parser.add_argument("--dataflow", default="os",
-                        help=f"{' | '.join(dataflows.NAMES)} (default os)")
-    add_cost_options(parser)
+                        help="network run for --compare's energy rows")
     parser.add_argument("--tpu-v1", action="store_true",
                         help="print our estimate of a TPU-v1-like array beside the published chip")
-    parser.add_argument("--table", default=None,
-                        help="constants table, CSV or YAML (default accelsim/tech_45nm.csv)")
+    # The arrays --compare builds: the shared hardware options, widths coming from WxA.
+    cli.add_hardware_options(parser, groups=("array", "memory", "clock"),
+                             only=HARDWARE_FIELDS)
     parser.add_argument("--show-table", action="store_true",
                         help="print the constants table with the source of every number")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m accelsim.cost``; bad input is one line on stderr and exit status 2."""
+    parser = build_parser()
     try:
         args = parser.parse_args(argv)
         table = load_table(args.table)
@@ -190,12 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             with pd.option_context("display.max_colwidth", 200, "display.width", 250):
                 print(table.frame().to_string(index=False))
         if args.compare:
-            print(compare_text(args.compare, rows=args.rows, cols=args.cols,
-                               acc_bits=args.acc_bits, model=args.model,
-                               dataflow=args.dataflow, table=table,
-                               wide_layers=args.wide_layers,
-                               between_layers=args.between_layers,
-                               quantize_ends=args.quantize_ends))
+            print(compare_text(args.compare, base=cli.config_from_args(args), model=args.model,
+                               table=table, quantize_ends=args.quantize_ends))
         if args.tpu_v1:
             with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 200):
                 print(tpu_v1_check(table).to_string(index=False))

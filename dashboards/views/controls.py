@@ -7,6 +7,8 @@ import json
 from dash import ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
+from dse.fronts import value_text
+
 GRAPH_CONFIG = {"displaylogo": False}
 # Inline styles: an assets/ folder would be one more thing to ship as package data.
 ROW_STYLE = {"display": "flex", "flexWrap": "wrap", "gap": "12px 24px", "alignItems": "flex-end",
@@ -26,14 +28,14 @@ def row(controls: list, extra_class: str = "") -> html.Div:
 
 
 def dropdown(id_: str, values: list, value, **kwargs) -> dcc.Dropdown:
-    return dcc.Dropdown(id=id_, options=[{"label": str(v), "value": v} for v in values],
+    return dcc.Dropdown(id=id_, options=[{"label": value_text(v), "value": v} for v in values],
                         value=value, clearable=False, **kwargs)
 
 
-def checklist(id_: str, values: list) -> dcc.Checklist:
-    """Every value ticked at first."""
-    return dcc.Checklist(id=id_, options=[{"label": str(v), "value": v} for v in values],
-                         value=list(values), inline=True)
+def checklist(id_: str, values: list, ticked: list | None = None) -> dcc.Checklist:
+    """Every value ticked at first, unless ``ticked`` says which."""
+    return dcc.Checklist(id=id_, options=[{"label": value_text(v), "value": v} for v in values],
+                         value=list(values if ticked is None else ticked), inline=True)
 
 
 def prefer(values: list, *wanted):
