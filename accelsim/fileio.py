@@ -33,6 +33,18 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     return target
 
 
+def remove_partial_writes(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that write_atomic left in ``folder`` when its process was
+    killed mid-write (SIGKILL runs no clean-up); for a command resuming in a folder it alone
+    writes.  Returns what was deleted."""
+    gone = []
+    for tmp in Path(folder).glob(".*.tmp"):
+        if tmp.is_file():
+            tmp.unlink()
+            gone.append(tmp)
+    return gone
+
+
 def unwritable(path: str | os.PathLike, folder: bool = False) -> str | None:
     """Why ``path`` (a folder when ``folder``, else a file) cannot be written, or None: it
     exists as such and is writable, or could be created because its nearest existing ancestor

@@ -39,7 +39,7 @@ import torch  # noqa: E402
 
 from accelsim.cli import ArgumentParser, UsageError  # noqa: E402
 from accelsim.cost.report import compare_text  # noqa: E402
-from accelsim.fileio import write_atomic  # noqa: E402
+from accelsim.fileio import remove_partial_writes, write_atomic  # noqa: E402
 from accelsim.proc import die_with_parent  # noqa: E402
 from accelsim.formats import ACCURACY_COLUMNS, DATASET_SHAPES  # noqa: E402
 from dse import sweep  # noqa: E402
@@ -449,6 +449,9 @@ def reproduce(preset: str | Preset, out: str | os.PathLike, device: str = "cpu",
         root.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"--out {root}: cannot create it ({err.strerror})") from None
+    # A reproduction killed mid-write left temporaries; it is the folder's only writer.
+    for folder in (root, *(root / "runs").glob("*")):
+        remove_partial_writes(folder)
     _write_json(root / "preset.json", dict(asdict(p), dataset=dataset, device=device))
     start = time.perf_counter()
     train_grid(p, root, device, data_dir, dataset, log, jobs)
