@@ -19,7 +19,8 @@ from accelsim.analytic import DATAFLOW_CODES
 from accelsim.cost import ENERGY_COLUMNS, add_energy_columns, network_summary
 from accelsim.formats import BITS_PER_KB
 from accelsim.network import (COUNT_COLUMNS, LAYER_COLUMNS, PLACEMENT_COLUMNS,
-                              add_placement_columns, closed_form_counts, measured_zero_macs)
+                              add_placement_columns, closed_form_counts, measured_zero_macs,
+                              overflow_possible)
 
 from .space import HARDWARE_COLUMNS, Network, config_of
 
@@ -155,6 +156,10 @@ def summarise(points: pd.DataFrame, frame: pd.DataFrame, network: Network,
     out["latency_ms"] = cost["latency_s"].to_numpy() * 1e3
     out["inferences_per_s"] = batch / cost["latency_s"].to_numpy()
     out["utilization"] = busy / (clocks * pes)
+    # Counted by the cycle engine (empty from the closed form); possible or not, from K and the
+    # widths, in both: fronts leave out points that can overflow (dse.fronts).
+    out["overflows"] = _per_point(frame["overflows"].to_numpy(dtype=np.float64), n)
+    out["overflow_possible"] = _per_point(overflow_possible(frame), n, "max").astype(bool)
     out["energy_per_inference_uj"] = cost["energy_total_pj"].to_numpy() / 1e6 / batch
     for column in ENERGY_COLUMNS + ("energy_saved_zero_gating_pj", "energy_host_pj"):
         out[column.replace("_pj", "_uj")] = cost[column].to_numpy() / 1e6 / batch

@@ -33,4 +33,4 @@ def test_unreachable_scheduler_is_a_usage_error(tmp_path, capsys, monkeypatch):
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--scheduler" in err
-    assert not any((tmp_path / "o").iterdir())  # no journal, no partial file
+    assert not (tmp_path / "o").exists()  # no folder, no journal, no partial file

@@ -218,8 +218,9 @@ BAD = [
     (["--sram-kb", "0"], "--sram-kb"),
     (["--bogus"], "--bogus"),
     (["--rows", "1:100000000"], "--rows"),                       # a range too long to hold
-    # with the --rows 8,16 every case gets: 2 x 20,000 x 16 x 16 = 10.24 M points
-    (["--cols", "1:20000", "--wbits", "1:16", "--abits", "1:16"], "the options"),
+    # with the --rows 8,16 every case gets: 2 x 1,024 x 16 x 16 x 47 = 24.6 M points
+    (["--cols", "1:1024", "--wbits", "1:16", "--abits", "1:16", "--acc-bits", "2:48"],
+     "the options"),
     (["--dataset", "imagenet"], "--dataset"),
 ]
 
