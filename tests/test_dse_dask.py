@@ -1,10 +1,9 @@
 """The sweep on a real Dask cluster (distributed.LocalCluster on loopback) equals the local run."""
 
+import distributed  # a declared dependency (dask[distributed]): absent, this module fails
 import pytest
 
 import dse.sweep as sweep
-
-distributed = pytest.importorskip("distributed")  # a declared dependency; fails loudly if absent
 
 ARGS = ["--model", "resnet20", "--rows", "4,8,16", "--cols", "8,16", "--wbits", "2,8",
         "--abits", "8", "--dataflow", "os,ws", "--chunk-points", "5", "--progress", "off"]
