@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 import re
@@ -283,6 +284,18 @@ def run_points(points: pd.DataFrame, networks, engine: str, scheduler: str, work
 
 def _run_dask(chunks, networks, engine: str, scheduler: str, workers: int, on_done,
               table) -> None:
+    # Distributed logs a lost connection as tracebacks of its own on stderr; the sweep reports
+    # it as one line instead, so that logging is off (ERROR and below) while it runs.
+    previous = logging.root.manager.disable
+    logging.disable(logging.ERROR)
+    try:
+        _dask_sweep(chunks, networks, engine, scheduler, workers, on_done, table)
+    finally:
+        logging.disable(previous)
+
+
+def _dask_sweep(chunks, networks, engine: str, scheduler: str, workers: int, on_done,
+                table) -> None:
     from distributed import Client, KilledWorker, LocalCluster, as_completed as dask_completed
 
     cluster = None
@@ -304,9 +317,10 @@ def _run_dask(chunks, networks, engine: str, scheduler: str, workers: int, on_do
             on_done(future.result())
     except (OSError, CancelledError, KilledWorker) as err:
         # the scheduler or its workers died mid-sweep: what finished is journalled
+        detail = " ".join(str(err).split())[:200] or "no detail"
         raise UsageError("--scheduler", f"lost {scheduler!r} mid-sweep ({type(err).__name__}: "
-                                        f"{str(err)[:200] or 'no detail'}); finished points "
-                                        "stay in the journal: rerun with --resume") from None
+                                        f"{detail}); finished points stay in the journal: "
+                                        "rerun with --resume") from None
     finally:
         try:
             client.close(timeout=CLOSE_TIMEOUT_S)
@@ -587,6 +601,8 @@ def _evaluated(function, *args):
     trace's codes the cycle engine refuses) as one line naming the design point."""
     try:
         return function(*args)
+    except cli.UsageError:
+        raise
     except ValueError as err:
         raise UsageError("the design space", str(err)) from None
 

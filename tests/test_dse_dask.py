@@ -1,5 +1,12 @@
 """The sweep on a real Dask cluster (distributed.LocalCluster on loopback) equals the local run."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import distributed  # a declared dependency (dask[distributed]): absent, this module fails
 import pytest
 
@@ -33,3 +40,80 @@ def test_unreachable_scheduler_is_a_usage_error(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--scheduler" in err
     assert not (tmp_path / "o").exists()  # no folder, no journal, no partial file
+
+
+# ----------------------------------------------------------------------------- kills
+
+ROOT = Path(__file__).resolve().parents[1]
+SLOW = ["--model", "resnet20", "--rows", "4,8,16,32", "--cols", "4,8", "--engine", "cycle",
+        "--chunk-points", "1", "--progress", "off"]
+CLUSTER = """
+import time
+from distributed import LocalCluster
+if __name__ == "__main__":
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address=None)
+    print(cluster.scheduler_address, flush=True)
+    while True:
+        time.sleep(1)
+"""
+
+
+def env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def wait_for(condition, proc, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, f"ended before {what}"
+        assert time.monotonic() < deadline, f"{what} never came"
+        time.sleep(0.05)
+
+
+def test_a_scheduler_killed_mid_sweep_is_one_line_and_resume_finishes(tmp_path):
+    (tmp_path / "cluster.py").write_text(CLUSTER)
+    cluster = subprocess.Popen([sys.executable, "cluster.py"], cwd=tmp_path, env=env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               start_new_session=True)
+    try:
+        address = cluster.stdout.readline().strip()
+        assert address.startswith("tcp://127.0.0.1:")
+        out = tmp_path / "out"
+        sweep_proc = subprocess.Popen(
+            [sys.executable, "-m", "dse.sweep", *SLOW, "--scheduler", address, "--out", str(out)],
+            cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: (out / sweep.JOURNAL).is_file(), sweep_proc, "a journalled chunk")
+    finally:
+        os.killpg(cluster.pid, signal.SIGKILL)   # the scheduler and its worker, mid-sweep
+        cluster.wait()
+    err = sweep_proc.communicate(timeout=120)[1]
+    assert sweep_proc.returncode == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "--scheduler" in lines[0] and "--resume" in lines[0], err
+    assert "Traceback" not in err
+    assert sweep.main(SLOW + ["--workers", "1", "--out", str(out), "--resume"]) == 0
+    assert sweep.main(SLOW + ["--workers", "1", "--out", str(tmp_path / "straight")]) == 0
+    for table in ("sweep.csv", "pareto.csv"):
+        assert (out / table).read_text() == (tmp_path / "straight" / table).read_text()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_no_dask_local_worker_outlives_a_killed_sweep(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "dse.sweep", *SLOW, "--scheduler",
+                             "dask-local", "--workers", "2", "--out", str(out)], cwd=ROOT,
+                            env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: (out / sweep.JOURNAL).is_file(), proc, "a journalled chunk")
+    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)],
+                                               capture_output=True, text=True).stdout.split()]
+    assert len(children) >= 2, "no worker processes to watch"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    alive = children
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in children if Path(f"/proc/{pid}").exists()
+                 and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+        time.sleep(0.1)
+    assert not alive, f"processes {alive} outlived their killed sweep"

@@ -175,6 +175,88 @@ def test_resume_refuses_another_sweeps_journal(tmp_path, capsys):
     assert "--resume" in capsys.readouterr().err
 
 
+def test_a_damaged_journal_loses_only_its_damaged_records(tmp_path, capsys, monkeypatch):
+    straight, damaged = tmp_path / "straight", tmp_path / "damaged"
+    args = SMALL + ["--chunk-points", "5"]
+    assert sweep.main(args + ["--out", str(straight)]) == 0
+    real = sweep.evaluate
+    calls = []
+
+    def interrupted(points, *rest):
+        if len(points) > 1:
+            calls.append(len(points))
+            if len(calls) == 5:
+                raise KeyboardInterrupt
+        return real(points, *rest)
+
+    monkeypatch.setattr(sweep, "evaluate", interrupted)
+    assert sweep.main(args + ["--out", str(damaged)]) == 130
+    monkeypatch.setattr(sweep, "evaluate", real)
+    journal = damaged / sweep.JOURNAL
+    header, *records = journal.read_text().splitlines()
+    assert len(records) == 4
+    wrong_columns = json.dumps({"columns": ["point_id", "x"], "dtypes": ["int64"],
+                                "rows": [[1, 2]]})
+    # garbage, a record of another version's shape, a duplicate (two runs once shared --out),
+    # a truncated record, binary noise and a torn last line
+    journal.write_text("\n".join([header, records[0], "{not json", wrong_columns, records[1],
+                                   records[1], records[2][:40], "\x00\xff\xfe", records[3],
+                                   records[3][:-10]]))
+    capsys.readouterr()
+    assert sweep.main(args + ["--out", str(damaged), "--resume"]) == 0
+    assert "unreadable record(s) of the journal dropped" in capsys.readouterr().out
+    assert _csv(damaged / "sweep.csv") == _csv(straight / "sweep.csv")
+    assert _csv(damaged / "pareto.csv") == _csv(straight / "pareto.csv")
+
+
+def test_a_journal_whose_header_is_unreadable_is_one_line(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / sweep.JOURNAL).write_bytes(b"\x00\xffnot a journal\n")
+    assert sweep.main(SMALL + ["--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--resume" in err and "delete it" in err
+
+
+def test_two_sweeps_never_share_an_out_folder(tmp_path, capsys):
+    """A running sweep holds --out; a second one (two --resume at once) is refused, naming it."""
+    import fcntl
+    out = tmp_path / "o"
+    assert sweep.main(SMALL + ["--out", str(out)]) == 0
+    before = _csv(out / "sweep.csv")
+    holder = os.open(out, os.O_RDONLY)   # what a running sweep holds: dse.sweep.lock_out
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        assert sweep.main(SMALL + ["--out", str(out), "--resume"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--out" in err and "in use" in err
+    finally:
+        os.close(holder)
+    assert _csv(out / "sweep.csv") == before
+    assert sweep.main(SMALL + ["--out", str(out), "--resume"]) == 0   # free again
+
+
+def test_the_lock_is_held_by_a_running_sweep(tmp_path):
+    """A real sweep process holds the lock while it runs: a second process is refused."""
+    args = ["--model", "resnet20", "--rows", "4,8,16,32", "--cols", "4,8,16", "--engine",
+            "cycle", "--progress", "off", "--workers", "1"]   # ~10 s: outlasts the second's start
+    out = tmp_path / "o"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    first = subprocess.Popen([sys.executable, "-m", "dse.sweep", *args, "--out", str(out)],
+                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while not (out / sweep.JOURNAL).exists():
+            assert first.poll() is None and time.time() < deadline
+            time.sleep(0.02)
+        second = subprocess.run([sys.executable, "-m", "dse.sweep", *args, "--out", str(out),
+                                 "--resume"], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert second.returncode == 2 and "in use" in second.stderr, second.stderr
+    finally:
+        first.kill()
+        first.wait()
+
+
 def test_killed_sweep_keeps_finished_points(tmp_path):
     """SIGKILL a real sweep half-way; --resume completes it to the straight run's bytes."""
     args = ["--model", "resnet20", "--rows", "4,8,16", "--cols", "8,16", "--engine", "cycle",
