@@ -87,8 +87,13 @@ def _main(argv) -> int:
                      scalesim_topology_text(workload))
         print(f"wrote {args.export_scalesim} ({len(workload.layers)} layers)")
         return 0
-    frame = simulate_network(workload, cfg, batch=args.batch, engine=args.engine,
-                             table=table)
+    try:
+        frame = simulate_network(workload, cfg, batch=args.batch, engine=args.engine,
+                                 table=table)
+    except ValueError as err:  # a layer too large to count, codes the array refuses
+        source = (f"--onnx {args.onnx}" if args.onnx else f"--trace {args.trace}" if args.trace
+                  else f"--model {args.model}")
+        raise cli.UsageError(f"{source}: {err}") from None
     if args.csv:
         write_output("--csv", args.csv, frame.to_csv(index=False))
     shown = frame[["layer", "op", "layer_wbits", "layer_abits", "runs_on", "passes", "M", "N",

@@ -120,8 +120,9 @@ def check_counts_fit(frame: pd.DataFrame) -> None:
     point x layer rows with ``point_id``) could overflow 64-bit integers.
 
     The bound is computed in float64 from the closed form's shape of the counts: clocks =
-    folds x (T + preload + rows + cols - 2) x passes, and every SRAM count is at most the three
-    operands' elements x the larger fold count x passes, each access up to 32 bits."""
+    folds x (T + preload + rows + cols - 2) x passes, every SRAM count is at most the three
+    operands' elements x the larger fold count x passes, each access up to 32 bits, and the
+    MACs x passes."""
     m, n, k, gemms, rows, cols, passes = (frame[c].to_numpy(dtype=np.float64) for c in
                                           ("M", "N", "K", "gemms", "rows", "cols", "passes"))
     sr, sc, t = dataflows.mapped_arrays(m, n, k, dataflows.codes_of(frame["dataflow"]))
@@ -129,7 +130,7 @@ def check_counts_fit(frame: pd.DataFrame) -> None:
     with np.errstate(over="ignore", invalid="ignore"):
         clocks = gemms * row_folds * col_folds * (t + 2 * rows + cols) * passes
         accesses = gemms * passes * (m * k + k * n + m * n) * np.maximum(row_folds, col_folds)
-        load = np.maximum(clocks, 32 * accesses)
+        load = np.maximum(np.maximum(clocks, 32 * accesses), gemms * passes * m * n * k)
         run = (pd.Series(load).groupby(frame["point_id"].to_numpy()).transform("sum").to_numpy()
                if "point_id" in frame.columns else np.full(len(frame), load.sum()))
     bad = ~(run <= MAX_RUN_COUNT)

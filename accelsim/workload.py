@@ -45,10 +45,13 @@ from .formats import (ALLOWED_BITS, ALLOWED_BITS_TEXT, FP32_BITS, GEMM_OPS, HOST
 SCALESIM_CONV_COLUMNS = ("layer name", "ifmap height", "ifmap width", "filter height",
                          "filter width", "channels", "num filter", "strides")
 SCALESIM_GEMM_COLUMNS = ("layer", "m", "n", "k")
-# Bounds of a layer: each size and count fits a signed 32-bit integer (so that no product the
-# models form leaves int64 unnoticed; accelsim.network checks the counts themselves), and a name
-# is at most MAX_NAME characters (a module path is well under it; a 128 kB cell is an error).
+# Bounds of a layer: each size and count fits a signed 32-bit integer, and its elements (input,
+# output, weights) and MACs per input at most 2^46 (GPT-3's largest layer over 2048 tokens is
+# 1.2e12 MACs), so that at the largest batch (2^16) every size stays inside int64;
+# accelsim.network checks the counts a run derives from them.  A name is at most MAX_NAME
+# characters (a module path is well under it; a 128 kB cell is an error).
 MAX_DIM = 2**31 - 1
+MAX_ELEMENTS = 2**46
 MAX_NAME = 1024
 RESNET_DEPTHS = {"resnet20": 20, "resnet32": 32, "resnet44": 44, "resnet56": 56, "resnet110": 110}
 WIDEN_CHOICES = ("none", "first30", "all")
@@ -108,6 +111,15 @@ class Layer:
                              f"than the padded input {self.ifmap_h + 2 * self.pad}x"
                              f"{self.ifmap_w + 2 * self.pad}")
         self._check_op()
+        sizes = {"input elements": self.ifmap_h * self.ifmap_w * self.channels * self.batch,
+                 "output elements": self.ofmap_h * self.ofmap_w * self.num_filters * self.batch,
+                 "weights": (self.filter_h * self.filter_w * self.channels // self.groups
+                             * self.num_filters),
+                 "MACs": self.macs}
+        for what, size in sizes.items():
+            if size > MAX_ELEMENTS:
+                raise ValueError(f"layer {self.name!r}: {size:.3g} {what} per input, more than "
+                                 f"the {MAX_ELEMENTS:.3g} a layer may have")
 
     def _check_op(self) -> None:
         where = f"layer {self.name!r}"

@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv=None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
-    if not args.port.isdigit() or not 1 <= int(args.port) <= 65535:
+    if not (args.port.isascii() and args.port.isdigit()) or not 1 <= int(args.port) <= 65535:
         raise UsageError(f"--port: {args.port!r} is not a port; accepts an integer 1..65535")
     args.port = int(args.port)
     if args.results is not None and not Path(args.results).is_dir():

@@ -203,8 +203,11 @@ def evaluate(points: pd.DataFrame, networks: list[Network], engine: str = "analy
         per_chunk = max(1, chunk_pairs // len(network.layers))
         for start in range(0, len(group), per_chunk):
             chunk = group.iloc[start:start + per_chunk]
-            frame = (layer_frame(chunk, network) if engine == "analytic"
-                     else cycle_layer_frame(chunk, network))
+            try:
+                frame = (layer_frame(chunk, network) if engine == "analytic"
+                         else cycle_layer_frame(chunk, network))
+            except ValueError as err:  # a layer too large to count: say whose
+                raise ValueError(f"network {network.model!r}: {err}") from None
             results.append(summarise(chunk, frame, network, table))
     summary = pd.concat(results, ignore_index=True)
     order = np.argsort(summary["point_id"].to_numpy(), kind="stable")
