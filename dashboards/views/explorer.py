@@ -13,6 +13,7 @@ from dash.dash_table.Format import Format, Scheme, Trim
 from dash.exceptions import PreventUpdate
 
 from accelsim.formats import metric_sense
+from dse.fronts import OVERFLOW
 
 from .. import figures, frames
 from ..load import Results
@@ -139,6 +140,9 @@ def register(app: Dash, results: Results) -> None:
         caption = (f"Pareto fronts: {len(front):,} designs of {len(ranked.frame):,} shown "
                    "points (points with equal objective values are one row: see 'equal "
                    "points' and 'differing'; click a header to sort)")
+        if OVERFLOW in ranked.frame.columns and ranked.frame[OVERFLOW].fillna(False).any():
+            caption += (f"; {int(ranked.frame[OVERFLOW].fillna(False).sum()):,} points whose "
+                        "accumulators can overflow are left off the fronts (overflow possible)")
         return table(front, x, y, colour, FRONT_COLUMNS, caption)
 
     @app.callback(Output("ex-x-sense", "value"), Input("ex-x", "value"))
