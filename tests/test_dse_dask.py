@@ -96,24 +96,3 @@ def test_a_scheduler_killed_mid_sweep_is_one_line_and_resume_finishes(tmp_path):
     assert sweep.main(SLOW + ["--workers", "1", "--out", str(tmp_path / "straight")]) == 0
     for table in ("sweep.csv", "pareto.csv"):
         assert (out / table).read_text() == (tmp_path / "straight" / table).read_text()
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_no_dask_local_worker_outlives_a_killed_sweep(tmp_path):
-    out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "dse.sweep", *SLOW, "--scheduler",
-                             "dask-local", "--workers", "2", "--out", str(out)], cwd=ROOT,
-                            env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: (out / sweep.JOURNAL).is_file(), proc, "a journalled chunk")
-    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)],
-                                               capture_output=True, text=True).stdout.split()]
-    assert len(children) >= 2, "no worker processes to watch"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    deadline = time.monotonic() + 10
-    alive = children
-    while alive and time.monotonic() < deadline:
-        alive = [pid for pid in children if Path(f"/proc/{pid}").exists()
-                 and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
-        time.sleep(0.1)
-    assert not alive, f"processes {alive} outlived their killed sweep"

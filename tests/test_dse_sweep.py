@@ -389,3 +389,32 @@ def test_cost_switches_are_sweep_axes(tmp_path):
     with pytest.raises(UsageError, match="--quantize-ends"):
         sweep.space_from_args(sweep.build_parser().parse_args(
             ["--trace", str(ROOT / "README.md"), "--quantize-ends"]))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("scheduler", ["local", "dask-local"])
+def test_no_worker_outlives_a_killed_sweep(tmp_path, scheduler):
+    """kill -9 of a sweep with worker processes: none lives on computing for nobody."""
+    out = tmp_path / "out"
+    args = ["--model", "resnet20", "--rows", "4,8,16,32", "--cols", "4,8", "--engine", "cycle",
+            "--chunk-points", "1", "--progress", "off", "--scheduler", scheduler,
+            "--workers", "2", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+    proc = subprocess.Popen([sys.executable, "-m", "dse.sweep", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (out / sweep.JOURNAL).is_file():
+        assert proc.poll() is None and time.monotonic() < deadline, "no chunk was journalled"
+        time.sleep(0.05)
+    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)],
+                                               capture_output=True, text=True).stdout.split()]
+    assert len(children) >= 2, "no worker processes to watch"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    alive = children
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in children if Path(f"/proc/{pid}").exists()
+                 and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+        time.sleep(0.1)
+    assert not alive, f"processes {alive} outlived their killed sweep"
