@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import distributed  # a declared dependency (dask[distributed]): absent, this module fails
-import pytest
 
 import dse.sweep as sweep
 

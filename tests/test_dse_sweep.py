@@ -13,6 +13,7 @@ import pytest
 
 import dse.sweep as sweep
 from accelsim import ArrayConfig, simulate_network
+from processes import children, survivors
 from accelsim.cost import network_summary
 from dse.pareto import brute_force_ranks
 from dse.space import UsageError, parse_values
@@ -140,25 +141,32 @@ def test_local_processes_equal_one_process(tmp_path):
     assert _csv(tmp_path / "one" / "sweep.csv") == _csv(tmp_path / "two" / "sweep.csv")
 
 
+def interrupt_at_chunk(monkeypatch, chunk: int):
+    """Make the sweep's ``chunk``-th chunk (the one-point probe not counted) raise Ctrl-C;
+    returns the real evaluate."""
+    real, calls = sweep.evaluate, []
+
+    def interrupted(points, *rest):
+        if len(points) > 1:
+            calls.append(len(points))
+            if len(calls) == chunk:
+                raise KeyboardInterrupt
+        return real(points, *rest)
+
+    monkeypatch.setattr(sweep, "evaluate", interrupted)
+    return real
+
+
 def test_resume_after_interrupt_equals_straight_run(tmp_path, monkeypatch):
     straight, broken = tmp_path / "straight", tmp_path / "broken"
     args = SMALL + ["--chunk-points", "7"]
     assert sweep.main(args + ["--out", str(straight)]) == 0
     real = sweep.evaluate
-    calls = []
-
-    def interrupted(points, *rest):
-        if len(points) > 1:
-            calls.append(len(points))
-            if len(calls) == 3:
-                raise KeyboardInterrupt
-        return real(points, *rest)
-
-    monkeypatch.setattr(sweep, "evaluate", interrupted)
+    interrupt_at_chunk(monkeypatch, 3)
     assert sweep.main(args + ["--out", str(broken)]) == 130
     assert not (broken / "sweep.csv").exists()
     assert len((broken / sweep.JOURNAL).read_text().splitlines()) == 1 + 2  # header + 2 chunks
-    calls.clear()
+    calls = []
     monkeypatch.setattr(sweep, "evaluate", lambda p, *r: calls.append(len(p)) or real(p, *r))
     assert sweep.main(args + ["--out", str(broken), "--resume"]) == 0
     # only the points the journal did not hold, plus the one-point probe of the output columns
@@ -179,17 +187,7 @@ def test_a_damaged_journal_loses_only_its_damaged_records(tmp_path, capsys, monk
     straight, damaged = tmp_path / "straight", tmp_path / "damaged"
     args = SMALL + ["--chunk-points", "5"]
     assert sweep.main(args + ["--out", str(straight)]) == 0
-    real = sweep.evaluate
-    calls = []
-
-    def interrupted(points, *rest):
-        if len(points) > 1:
-            calls.append(len(points))
-            if len(calls) == 5:
-                raise KeyboardInterrupt
-        return real(points, *rest)
-
-    monkeypatch.setattr(sweep, "evaluate", interrupted)
+    real = interrupt_at_chunk(monkeypatch, 5)
     assert sweep.main(args + ["--out", str(damaged)]) == 130
     monkeypatch.setattr(sweep, "evaluate", real)
     journal = damaged / sweep.JOURNAL
@@ -406,15 +404,9 @@ def test_no_worker_outlives_a_killed_sweep(tmp_path, scheduler):
     while not (out / sweep.JOURNAL).is_file():
         assert proc.poll() is None and time.monotonic() < deadline, "no chunk was journalled"
         time.sleep(0.05)
-    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)],
-                                               capture_output=True, text=True).stdout.split()]
-    assert len(children) >= 2, "no worker processes to watch"
+    workers = children(proc.pid)
+    assert len(workers) >= 2, "no worker processes to watch"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    deadline = time.monotonic() + 10
-    alive = children
-    while alive and time.monotonic() < deadline:
-        alive = [pid for pid in children if Path(f"/proc/{pid}").exists()
-                 and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
-        time.sleep(0.1)
+    alive = survivors(workers)
     assert not alive, f"processes {alive} outlived their killed sweep"
