@@ -308,7 +308,7 @@ def search(problem: Problem, objectives: dict[str, str], population: int, genera
                          for c, s in objectives.items()}
     journal = out / GENERATIONS
     files = sorted(journal.glob("gen-*.csv")) if resume else []
-    done = pd.concat([_read_generation(f) for f in files], ignore_index=True) if files else None
+    done = pd.concat([read_candidates(f) for f in files], ignore_index=True) if files else None
     start_gen = int(done["generation"].max()) + 1 if done is not None and len(done) else 0
     sampling = IntegerRandomSampling()
     if start_gen:
@@ -357,8 +357,9 @@ def search(problem: Problem, objectives: dict[str, str], population: int, genera
     return pd.concat(frames, ignore_index=True)
 
 
-def _read_generation(path: Path) -> pd.DataFrame:
-    """A journalled generation as written (an empty policy is '', not NaN)."""
+def read_candidates(path: str | os.PathLike) -> pd.DataFrame:
+    """A file of candidates (a journalled generation, search.csv, front.csv) as written: numbers
+    as numbers, an empty policy as '' (a uniform candidate), not NaN."""
     frame = pd.read_csv(path)
     for column in ("policy", "zero_gating"):
         if column in frame:
@@ -544,7 +545,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["ARRAY_GENES", "AccuracyModel", "Problem", "SearchSpace", "crowded_best",
-           "evaluate_genes", "final_front", "main", "policies_of", "policy_id", "search"]
+           "evaluate_genes", "final_front", "main", "policies_of", "policy_id",
+           "read_candidates", "search"]
 
 if __name__ == "__main__":
     sys.exit(main())

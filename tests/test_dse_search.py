@@ -73,8 +73,8 @@ def test_search_front_policies_and_resume(sensitivity, tmp_path):
             "--abits", "4,8", "--objectives", "error,energy", "--population", "12",
             "--generations", "3", "--out", str(tmp_path)]
     assert search.main(argv) == 0
-    evaluated = pd.read_csv(tmp_path / "search.csv", keep_default_na=False)
-    front = pd.read_csv(tmp_path / "front.csv", keep_default_na=False)
+    evaluated = search.read_candidates(tmp_path / "search.csv")
+    front = search.read_candidates(tmp_path / "front.csv")
     assert len(evaluated) >= 12 and set(evaluated["generation"]) == {0, 1, 2}
     values = evaluated[["top1_err_pct", "energy_per_inference_uj"]].to_numpy(float)
     assert np.array_equal(evaluated["pareto_rank"].to_numpy(), brute_force_ranks(values))
@@ -85,7 +85,7 @@ def test_search_front_policies_and_resume(sensitivity, tmp_path):
     before = len(evaluated)
     assert search.main(argv[:-4] + ["--generations", "5", "--out", str(tmp_path),
                                     "--resume"]) == 0
-    after = pd.read_csv(tmp_path / "search.csv", keep_default_na=False)
+    after = search.read_candidates(tmp_path / "search.csv")
     # generation 3 is the resumed run's seed population, all priced before: nothing new
     assert set(after["generation"]) == {0, 1, 2, 4} and len(after) > before
     assert not after.duplicated("genes").any()   # nothing priced twice
@@ -98,7 +98,7 @@ def test_measured_runs_replace_the_estimate(sensitivity, tmp_path):
     argv = ["--sensitivity", str(sensitivity), "--rows", "8", "--cols", "8", "--objectives",
             "error,energy", "--population", "8", "--generations", "2", "--out", str(tmp_path)]
     assert search.main(argv) == 0
-    front = pd.read_csv(tmp_path / "front.csv", keep_default_na=False)
+    front = search.read_candidates(tmp_path / "front.csv")
     chosen = front[front["policy"] != ""].iloc[0]
     table = tmp_path / "acc.csv"
     rows = [f"resnet20,fashion-mnist,2,8,none,0.5,none,none,3,{s},{e},measured,pact,"
@@ -106,7 +106,7 @@ def test_measured_runs_replace_the_estimate(sensitivity, tmp_path):
     table.write_text("model,dataset,wbits,abits,widen,width,teacher,scheme,epochs,seed,"
                      "top1_err,source,quantizer,policy\n" + "\n".join(rows) + "\n")
     assert search.main(argv + ["--resume", "--accuracy", str(table)]) == 0
-    ranked = pd.read_csv(tmp_path / "search.csv")
+    ranked = search.read_candidates(tmp_path / "search.csv")
     row = ranked[ranked["policy"] == chosen["policy"]].iloc[0]
     assert row["top1_err_pct"] == pytest.approx(4.0) and row["measured_runs"] == 2
     assert row["error_source"] == "measured (2 runs)"
