@@ -204,6 +204,7 @@ def study(sensitivity: str, uniform: str, out: Path, designs: int, seeds: list[i
         top1_err_se=scored.top1_err_se.astype(float), runs=scored.measured_runs,
         layer_widths=scored.layer_widths))
     table = pd.concat([base, mixed], ignore_index=True)
+    table["layers"] = " ".join(problem.space.layers)  # the order of layer_widths
     write_atomic(out / "comparison.csv", table.to_csv(index=False))
     write_atomic(out / "mixed_precision.md",
                  report(table, {**calibration, **schedule}, problem.space.layers))
