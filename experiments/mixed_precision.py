@@ -12,6 +12,7 @@ for real, and compare them with the paper's uniform grid at equal measured accur
 3. Each trained from scratch with ``--seeds`` seeds on the uniform runs' own schedule (the
    reproduction folder ``--uniform``, e.g. the quick preset), through training.train with the
    design's policy; their rows go to OUT/accuracy.csv with the policy ids.
+   The verified designs' widths are kept in OUT/policies.csv.
 4. The search's front scored again with those runs (measured beats estimated), and the
    comparison written to OUT/mixed_precision.md and OUT/comparison.csv: every verified design
    and the uniform designs of the paper's grid that the reproduction trained, each on an array
@@ -33,7 +34,7 @@ import pandas as pd  # noqa: E402
 
 from accelsim.cli import ArgumentParser, UsageError  # noqa: E402
 from accelsim.fileio import unwritable, write_atomic  # noqa: E402
-from accelsim.policy import read_policies  # noqa: E402
+from accelsim.policy import read_policies, write_policies  # noqa: E402
 from dse import search  # noqa: E402
 from dse.results import read_accuracy  # noqa: E402
 from training.train import RunConfig, UserError, run, set_threads  # noqa: E402
@@ -62,7 +63,7 @@ def choose(front: pd.DataFrame, limit_uj: float, count: int) -> pd.DataFrame:
     return cheaper.iloc[picks].reset_index(drop=True)
 
 
-def train(designs: pd.DataFrame, policies: dict, schedule: dict, seeds: list[int], out: Path,
+def train(designs: list[str], policies: dict, schedule: dict, seeds: list[int], out: Path,
           log=print) -> None:
     """Every (design, seed) run not yet finished, from scratch with the design's widths."""
     table = out / "accuracy.csv"
@@ -70,7 +71,7 @@ def train(designs: pd.DataFrame, policies: dict, schedule: dict, seeds: list[int
     if table.is_file():
         rows = pd.read_csv(table, keep_default_na=False)
         done = set(zip(rows["policy"], rows["seed"].astype(int)))
-    for pid in designs["policy"]:
+    for pid in designs:
         for seed in seeds:
             if (pid, seed) in done:
                 continue
@@ -160,6 +161,16 @@ def report(table: pd.DataFrame, calibration: dict, layers: list[str]) -> str:
                          f"({best.energy_per_inference_uj:.3f} against "
                          f"{b.energy_per_inference_uj:.3f} uJ), with equal latency and area "
                          "(the same array).")
+    fitted = table[(table.kind == "mixed") & table.top1_err_est_pct.notna()
+                   & (table.runs > 0)]
+    if len(fitted) >= 3:
+        est, got = fitted.top1_err_est_pct.to_numpy(), fitted.top1_err_pct.to_numpy()
+        rank = lambda v: np.argsort(np.argsort(v))  # noqa: E731
+        lines += ["", f"The search's estimate against the measured error of the "
+                  f"{len(fitted)} verified designs: mean absolute error "
+                  f"{np.abs(est - got).mean():.2f} points, Pearson "
+                  f"{np.corrcoef(est, got)[0, 1]:.2f}, Spearman "
+                  f"{np.corrcoef(rank(est), rank(got))[0, 1]:.2f}."]
     lines += ["", f"Accuracy model: the reference (w{calibration.get('wbits')}"
               f"a{calibration.get('abits')}) plus each layer's measured change; the "
               f"no-training proxy against fine-tuned changes on {calibration.get('samples')} "
@@ -188,13 +199,21 @@ def study(sensitivity: str, uniform: str, out: Path, designs: int, seeds: list[i
     base = uniform_rows(problem, accuracy, schedule, schedule["quantizer"])
     w2a8 = base[base.design == "uniform w2a8"]
     limit = float(w2a8.energy_per_inference_uj.iloc[0]) if not w2a8.empty else np.inf
-    chosen = choose(front, limit, designs)
-    log(f"{len(chosen)} mixed designs to verify ({len(seeds)} seeds each)")
-    train(chosen, read_policies(out / "search" / "policies.csv"), schedule, seeds, out, log)
+    # The designs chosen once are the ones verified: a rescored front would choose others.
+    policies = out / "policies.csv"
+    if policies.is_file():
+        verified = read_policies(policies)
+    else:
+        chosen = choose(front, limit, designs)
+        front_policies = read_policies(out / "search" / "policies.csv")
+        verified = {pid: front_policies[pid] for pid in chosen.policy}
+        write_policies(verified, policies)
+    log(f"{len(verified)} mixed designs to verify ({len(seeds)} seeds each)")
+    train(list(verified), verified, schedule, seeds, out, log)
     if search.main(argv + ["--resume", "--accuracy", str(out / "accuracy.csv")]):
         raise UserError("the search failed (its error is above)")
     scored = search.read_candidates(out / "search" / "search.csv")
-    scored = scored[scored.policy.isin(chosen.policy)].drop_duplicates("policy")
+    scored = scored[scored.policy.isin(verified)].drop_duplicates("policy")
     mixed = pd.DataFrame(dict(
         design=[f"mixed {p}" for p in scored.policy], kind="mixed", policy=scored.policy,
         pe=[f"{w}x{a}" for w, a in zip(scored.wbits, scored.abits)],

@@ -42,6 +42,8 @@ def test_study_verifies_front_designs_and_compares(tmp_path):
     assert (mixed.energy_per_inference_uj < base.energy_per_inference_uj).all()
     runs = pd.read_csv(out / "accuracy.csv", keep_default_na=False)
     assert set(runs.policy) == set(mixed.policy) and (runs.source == "measured").all()
+    from accelsim.policy import read_policies
+    assert set(read_policies(out / "policies.csv")) == set(mixed.policy)  # the verified ones
     md = (out / "mixed_precision.md").read_text()
     assert "uniform w2a8" in md and ("**Found**" in md or "**Negative finding**" in md)
     # A rerun trains nothing more.
