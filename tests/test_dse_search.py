@@ -131,3 +131,15 @@ def test_bad_input_is_one_line(sensitivity, tmp_path, capsys, argv, names):
     if argv and argv[0] != "--sensitivity" or not argv:
         argv = (["--sensitivity", str(sensitivity)] if argv else []) + argv
     expect_clean_error(search.main, argv + ["--out", "out"], names, tmp_path, capsys)
+
+
+def test_a_search_on_dask_workers_equals_the_local_one(sensitivity, tmp_path):
+    """Generations priced on a Dask LocalCluster: the same candidates, the same numbers."""
+    argv = ["--sensitivity", str(sensitivity), "--rows", "4,8", "--cols", "8", "--wbits", "1,2",
+            "--objectives", "error,energy", "--population", "8", "--generations", "2"]
+    assert search.main(argv + ["--out", str(tmp_path / "local")]) == 0
+    assert search.main(argv + ["--scheduler", "dask-local", "--workers", "2",
+                               "--out", str(tmp_path / "dask")]) == 0
+    local = search.read_candidates(tmp_path / "local" / "search.csv")
+    dask = search.read_candidates(tmp_path / "dask" / "search.csv")
+    pd.testing.assert_frame_equal(local, dask)
