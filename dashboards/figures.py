@@ -221,11 +221,11 @@ MAX_FRAME_CELLS = 200_000  # PE states sent per animation (clocks shown x PEs)
 MAX_FRAMES = 80
 
 
-def _state_scale() -> list:
-    """A stepped colour scale over codes 0..4: each code one flat band."""
-    n = len(STATE_COLOURS)
+def _stepped_scale(colours) -> list:
+    """A stepped colour scale over codes 0..len(colours) - 1: each code one flat band."""
+    n = len(colours)
     scale = []
-    for code, colour in enumerate(STATE_COLOURS):
+    for code, colour in enumerate(colours):
         scale += [[code / n, colour], [(code + 1) / n, colour]]
     return scale
 
@@ -247,8 +247,9 @@ def wavefront_figure(run: ArrayRun, fold: int) -> go.Figure:
     hover = np.array(FOLD_STATES, dtype=object)
 
     def heat(z):
-        return go.Heatmap(z=z, zmin=-0.5, zmax=n - 0.5, colorscale=_state_scale(),
-                          customdata=hover[z], xgap=1, ygap=1,
+        return go.Heatmap(z=z, zmin=-0.5, zmax=n - 0.5,
+                          colorscale=_stepped_scale(STATE_COLOURS), customdata=hover[z],
+                          xgap=1, ygap=1,
                           hovertemplate="PE row %{y}, column %{x}: %{customdata}<extra></extra>",
                           colorbar=dict(tickvals=list(range(n)), ticktext=list(FOLD_STATES),
                                         x=1.0, xpad=4, len=0.9, thickness=14))
@@ -403,15 +404,6 @@ BITS_SHOWN = (1, 2, 4, 8, 16, 32)
 BITS_COLOURS = ("#fde725", "#5ec962", "#21918c", "#3b528b", "#440154", "#000000")
 
 
-def _bits_scale() -> list:
-    """A stepped colour scale over indices 0..5 of BITS_SHOWN: one flat colour per width."""
-    steps = len(BITS_SHOWN)
-    scale = []
-    for k, colour in enumerate(BITS_COLOURS):
-        scale += [[k / steps, colour], [(k + 1) / steps, colour]]
-    return scale
-
-
 def mixed_precision_figure(strips) -> go.Figure:
     """Heat strips of per-layer weight and activation widths, one row per design, beside each
     design's error (measured mean with its standard error; estimated designs hollow)."""
@@ -435,7 +427,8 @@ def mixed_precision_figure(strips) -> go.Figure:
                 for h, row in zip(hover, bits)]
         fig.add_trace(go.Heatmap(
             z=z, x=strips.layers, y=strips.designs, zmin=0, zmax=len(BITS_SHOWN),
-            colorscale=_bits_scale(), text=text, hoverinfo="text", xgap=1, ygap=1,
+            colorscale=_stepped_scale(BITS_COLOURS), text=text, hoverinfo="text", xgap=1,
+            ygap=1,
             showscale=col == 1, colorbar=dict(
                 title="bits", tickvals=[k + 0.5 for k in range(len(BITS_SHOWN))],
                 ticktext=[str(b) for b in BITS_SHOWN], x=1.02)), row=1, col=col)
