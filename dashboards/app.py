@@ -4,8 +4,9 @@
     python -m dashboards.app --rows 8,16 --wbits 2,8 # the same, over other hardware
     python -m dashboards.app --results runs/s        # sweep.csv, accuracy.csv, footprint.csv
 
-Four views: accuracy vs compute cost, memory footprint (the paper's Figure 1), a design-space
-explorer with a Pareto CSV export, and one layer inside the PE array: a module each in
+Five views: accuracy vs compute cost, memory footprint (the paper's Figure 1), a design-space
+explorer with a Pareto CSV export, one layer inside the PE array, and the mixed-precision
+designs' per-layer bit allocations (``experiments.mixed_precision``): a module each in
 ``dashboards.views`` (its layout and callbacks, which only pass the controls' values to ``frames``
 for tables and ``figures`` for plotly figures), put side by side here.  Safety: the
 server listens on 127.0.0.1 unless ``--host`` says otherwise, Dash's debug mode is off unless
@@ -32,12 +33,12 @@ from dse.space import hardware_values
 
 from . import frames, load
 from .load import Results
-from .views import accuracy, array, explorer, footprint
+from .views import accuracy, array, explorer, footprint, mixed
 
 # The shared hardware options the start-up sweep takes (accelsim.cli.OPTIONS).
 HARDWARE_FIELDS = tuple(o.field for group in cli.OPTIONS.values() for o in group)
 # The tabs, in the order the page shows them; each module holds its layout and callbacks.
-VIEWS = (accuracy, footprint, explorer, array)
+VIEWS = (accuracy, footprint, explorer, array, mixed)
 MAX_REQUEST_BYTES = 8 << 20
 
 

@@ -221,11 +221,11 @@ MAX_FRAME_CELLS = 200_000  # PE states sent per animation (clocks shown x PEs)
 MAX_FRAMES = 80
 
 
-def _state_scale() -> list:
-    """A stepped colour scale over codes 0..4: each code one flat band."""
-    n = len(STATE_COLOURS)
+def _stepped_scale(colours) -> list:
+    """A stepped colour scale over codes 0..len(colours) - 1: each code one flat band."""
+    n = len(colours)
     scale = []
-    for code, colour in enumerate(STATE_COLOURS):
+    for code, colour in enumerate(colours):
         scale += [[code / n, colour], [(code + 1) / n, colour]]
     return scale
 
@@ -247,8 +247,9 @@ def wavefront_figure(run: ArrayRun, fold: int) -> go.Figure:
     hover = np.array(FOLD_STATES, dtype=object)
 
     def heat(z):
-        return go.Heatmap(z=z, zmin=-0.5, zmax=n - 0.5, colorscale=_state_scale(),
-                          customdata=hover[z], xgap=1, ygap=1,
+        return go.Heatmap(z=z, zmin=-0.5, zmax=n - 0.5,
+                          colorscale=_stepped_scale(STATE_COLOURS), customdata=hover[z],
+                          xgap=1, ygap=1,
                           hovertemplate="PE row %{y}, column %{x}: %{customdata}<extra></extra>",
                           colorbar=dict(tickvals=list(range(n)), ticktext=list(FOLD_STATES),
                                         x=1.0, xpad=4, len=0.9, thickness=14))
@@ -395,3 +396,58 @@ def fold_timeline_figure(run: ArrayRun) -> go.Figure:
 __all__ = ["accuracy_cost_figure", "accuracy_hover", "empty_figure", "explorer_figure",
            "fold_groups", "fold_timeline_figure", "footprint_figure", "losses_figure",
            "pe_heatmap_figure", "wavefront_figure"]
+
+
+# ----------------------------------------------------------------------------- mixed precision
+
+BITS_SHOWN = (1, 2, 4, 8, 16, 32)
+BITS_COLOURS = ("#fde725", "#5ec962", "#21918c", "#3b528b", "#440154", "#000000")
+
+
+def mixed_precision_figure(strips) -> go.Figure:
+    """Heat strips of per-layer weight and activation widths, one row per design, beside each
+    design's error (measured mean with its standard error; estimated designs hollow)."""
+    from plotly.subplots import make_subplots
+
+    if not strips.designs:
+        return empty_figure("No mixed-precision comparison: run python -m "
+                            "experiments.mixed_precision, or give --results a folder with "
+                            "its comparison.csv")
+    t = strips.table
+    fig = make_subplots(rows=1, cols=3, shared_yaxes=True, column_widths=[0.38, 0.38, 0.24],
+                        horizontal_spacing=0.03,
+                        subplot_titles=("weight bits per layer", "activation bits per layer",
+                                        "top-1 error %"))
+    index = {b: k for k, b in enumerate(BITS_SHOWN)}
+    hover = (t["design"] + "<br>energy " + t["energy_per_inference_uj"].map("{:.3f}".format)
+             + " uJ, PE " + t["pe"].astype(str)).to_numpy()
+    for col, bits, name in ((1, strips.wbits, "weights"), (2, strips.abits, "activations")):
+        z = np.vectorize(index.get)(bits) if bits.size else bits
+        text = [[f"{h}<br>{layer}: {b}-bit {name}" for layer, b in zip(strips.layers, row)]
+                for h, row in zip(hover, bits)]
+        fig.add_trace(go.Heatmap(
+            z=z, x=strips.layers, y=strips.designs, zmin=0, zmax=len(BITS_SHOWN),
+            colorscale=_stepped_scale(BITS_COLOURS), text=text, hoverinfo="text", xgap=1,
+            ygap=1,
+            showscale=col == 1, colorbar=dict(
+                title="bits", tickvals=[k + 0.5 for k in range(len(BITS_SHOWN))],
+                ticktext=[str(b) for b in BITS_SHOWN], x=1.02)), row=1, col=col)
+    measured = t["runs"].fillna(0).to_numpy() > 0
+    err = np.where(measured, t["top1_err_pct"], t["top1_err_est_pct"])
+    for shown, title, symbol in ((measured, "measured (mean ± SE)", "diamond"),
+                                 (~measured, "estimated", "diamond-open")):
+        if not shown.any():
+            continue
+        fig.add_trace(go.Scatter(
+            x=err[shown], y=np.array(strips.designs)[shown], mode="markers", name=title,
+            marker=dict(symbol=symbol, size=10, color=[
+                "#d62728" if k == "uniform" else "#1f77b4" for k in t["kind"][shown]]),
+            error_x=dict(type="data", array=t["top1_err_se"].fillna(0).to_numpy()[shown]),
+            hovertext=hover[shown], hoverinfo="text+x"), row=1, col=3)
+    fig.update_layout(**BASE_LAYOUT, height=max(320, 40 * len(strips.designs) + 160),
+                      title="Per-layer bit allocations, cheapest energy at the top "
+                            "(red: the paper's uniform designs)")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(tickangle=-60, row=1, col=1)
+    fig.update_xaxes(tickangle=-60, row=1, col=2)
+    return fig

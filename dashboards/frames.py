@@ -390,3 +390,30 @@ __all__ = ["COST_AXES", "FOLD_STATES", "ArrayRun", "accuracy_datasets", "accurac
            "filters_text", "fold_states", "footprint_bars", "frame_clocks", "front_mask",
            "is_discrete", "label", "metric_columns", "missing_rows", "network_layers", "options",
            "utilisation_losses"]
+
+
+# ----------------------------------------------------------------------------- mixed precision
+
+@dataclass(frozen=True)
+class MixedStrips:
+    """Per-layer widths of compared designs, one row per design (cheapest energy first)."""
+
+    designs: list[str]          # row labels
+    layers: list[str]           # column labels
+    wbits: np.ndarray           # (designs, layers)
+    abits: np.ndarray
+    table: pd.DataFrame         # the designs' rows, in the same order
+
+
+def mixed_strips(comparison: pd.DataFrame) -> MixedStrips:
+    """The heat strips of ``experiments.mixed_precision``'s comparison table."""
+    table = comparison.sort_values("energy_per_inference_uj").reset_index(drop=True)
+    layers = str(table["layers"].iloc[0]).split() if len(table) else []
+    widths = [[pair.split("/") for pair in str(text).split()] for text in table["layer_widths"]]
+    wbits = np.array([[int(w) for w, _ in row] for row in widths], dtype=np.int64)
+    abits = np.array([[int(a) for _, a in row] for row in widths], dtype=np.int64)
+    short = [name.replace("stage", "s").replace(".block", "b").replace(".conv", "c")
+             for name in layers]
+    shape = (len(table), len(layers))
+    return MixedStrips(list(table["design"]), short, wbits.reshape(shape),
+                       abits.reshape(shape), table)

@@ -24,6 +24,11 @@ from dse.evaluate import evaluate
 from dse.space import DesignSpace, build_networks, normalise_dataset
 
 SWEEP_FILE, ACCURACY_FILE, FOOTPRINT_FILE = "sweep.csv", "accuracy.csv", "footprint.csv"
+MIXED_FILE = "comparison.csv"
+# The committed result of python -m experiments.mixed_precision (data/mixed_precision/).
+MIXED_CSV = Path(__file__).resolve().parents[1] / "data" / "mixed_precision" / MIXED_FILE
+MIXED_COLUMNS = ("design", "kind", "pe", "layers", "layer_widths", "top1_err_pct",
+                 "top1_err_se", "runs", "top1_err_est_pct", "energy_per_inference_uj")
 # Columns every view relies on; the explorer works with whatever numeric columns come beside them.
 SWEEP_REQUIRED = ("model", "rows", "cols", "dataflow", "wbits", "abits")
 SWEEP_INTEGER = ("point_id", "rows", "cols", "wbits", "abits", "batch")
@@ -60,6 +65,8 @@ class Results:
     footprint: pd.DataFrame    # training.footprint's columns
     source: str                # one line for the page header
     messages: list[str] = field(default_factory=list)
+    # experiments.mixed_precision's comparison (the folder's, else the committed one)
+    mixed: pd.DataFrame = field(default_factory=lambda: read_mixed(MIXED_CSV))
 
 
 def default_sweep(models=DEFAULT_MODELS, hardware=None, measured=None,
@@ -169,6 +176,18 @@ def check_footprint(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def read_mixed(path) -> pd.DataFrame:
+    """A mixed-precision comparison table; empty when absent (the view then says so)."""
+    if not Path(str(path)).is_file():
+        return pd.DataFrame(columns=list(MIXED_COLUMNS))
+    frame = pd.read_csv(path, keep_default_na=True)
+    missing = [c for c in MIXED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{Path(str(path)).name}: missing columns {', '.join(missing)} (it "
+                         "is written by python -m experiments.mixed_precision)")
+    return frame
+
+
 def read_footprint(path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path)
@@ -235,10 +254,16 @@ def load(results_dir: str | Path | None, hardware=None, table=None,
             messages.append(f"{err}. Showing the footprint shipped with the dashboard.")
     if footprint is None:
         footprint = shipped_footprint()
+    mixed = read_mixed(MIXED_CSV)
+    if folder is not None and (folder / MIXED_FILE).is_file():
+        try:
+            mixed = read_mixed(folder / MIXED_FILE)
+        except ValueError as err:
+            messages.append(f"{err}. Showing the committed mixed-precision comparison.")
     # A sweep joined its accuracy when it ran; join again so measured rows added since count.
     if len(sweep):
         sweep = accuracy.join_accuracy(sweep, table)
-    return Results(sweep, table, footprint, source, messages)
+    return Results(sweep, table, footprint, source, messages, mixed)
 
 
 def _without_folder(text: str, folder: Path) -> str:

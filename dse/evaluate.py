@@ -38,12 +38,15 @@ def _repeated_categorical(values: np.ndarray, categories: list[str],
     return pd.Categorical.from_codes(np.repeat(codes, times), categories=categories)
 
 
-def layer_frame(points: pd.DataFrame, network: Network) -> pd.DataFrame:
+def layer_frame(points: pd.DataFrame, network: Network,
+                layer_widths: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """The (point x layer) frame of the analytic engine: point-major, a row per layer.
 
     Carries every hardware column, the layer's GEMM at the point's batch, its widths (the
-    array's where the network takes them), where it runs and the closed form's counts;
-    ``zero_weight_macs`` comes from a trace's weight codes at batch 1, else is empty.
+    array's where the network takes them, or ``layer_widths``: (points, layers) arrays of
+    each point's own weight and activation widths, a mixed-precision search's candidates),
+    where it runs and the closed form's counts; ``zero_weight_macs`` comes from a trace's
+    weight codes at batch 1, else is empty.
     """
     n_points, layers = len(points), network.layers
     n_layers = len(layers)
@@ -73,9 +76,11 @@ def layer_frame(points: pd.DataFrame, network: Network) -> pd.DataFrame:
     for column in ("gemms", "filter_elems"):
         columns[column] = np.where(per_input, columns[column] * batch, columns[column])
     follows = np.tile(layers["array_widths"].to_numpy(dtype=bool), n_points)
-    for side in ("wbits", "abits"):
-        columns[f"layer_{side}"] = np.where(follows, columns[side],
-                                            np.tile(layers[f"layer_{side}"].to_numpy(), n_points))
+    for k, side in enumerate(("wbits", "abits")):
+        columns[f"layer_{side}"] = (
+            np.asarray(layer_widths[k], dtype=np.int64).reshape(-1) if layer_widths is not None
+            else np.where(follows, columns[side],
+                          np.tile(layers[f"layer_{side}"].to_numpy(), n_points)))
     frame = add_placement_columns(pd.DataFrame(columns, copy=False))
     counts = closed_form_counts(frame)
     for column in COUNT_COLUMNS:

@@ -41,7 +41,7 @@ from accelsim.cli import ArgumentParser, UsageError  # noqa: E402
 from accelsim.cost.report import compare_text  # noqa: E402
 from accelsim.fileio import remove_partial_writes, write_atomic  # noqa: E402
 from accelsim.proc import die_with_parent  # noqa: E402
-from accelsim.formats import ACCURACY_COLUMNS, DATASET_SHAPES  # noqa: E402
+from accelsim.formats import ACCURACY_COLUMNS, ACCURACY_DEFAULTS, DATASET_SHAPES  # noqa: E402
 from dse import sweep  # noqa: E402
 from training import data as datasets  # noqa: E402
 from training import footprint  # noqa: E402
@@ -352,7 +352,9 @@ def collect(root: Path) -> list[dict]:
                                 keep_default_na=False))
     if not records:
         return records
-    acc = pd.concat(rows, ignore_index=True)[list(ACCURACY_COLUMNS)]
+    # Runs finished before a column existed wrote an older header: it means the default.
+    acc = pd.concat(rows, ignore_index=True).reindex(columns=list(ACCURACY_COLUMNS))
+    acc = acc.fillna(ACCURACY_DEFAULTS)
     write_atomic(root / "accuracy.csv", acc.to_csv(index=False))
     flat = pd.DataFrame([{k: v for k, v in r.items() if k != "history"} for r in records])
     write_atomic(root / "runs.csv", flat.to_csv(index=False))

@@ -64,6 +64,14 @@ def results_folder(tmp_path_factory) -> Path:
               teacher="", scheme="wrpn", epochs=3, seed=seed, top1_err=err, source="measured")
          for seed, err in ((0, 9.0), (1, 10.0))], columns=list(ACCURACY_COLUMNS))
     measured.to_csv(folder / "accuracy.csv", index=False)
+    layers = " ".join(f"stage{s}.block{b}.conv{c}" for s in (1, 2, 3) for b in (1, 2, 3)
+                      for c in (1, 2))
+    pd.DataFrame(dict(  # experiments.mixed_precision's comparison table
+        design=["uniform w2a8", "mixed mp-1"], kind=["uniform", "mixed"], pe=["2x8", "2x8"],
+        layers=layers, layer_widths=[" ".join(["2/8"] * 18), " ".join(["1/4", "2/8"] * 9)],
+        top1_err_pct=[27.7, 28.0], top1_err_se=[0.6, 0.5], runs=[3, 3],
+        top1_err_est_pct=[float("nan"), 27.9], energy_per_inference_uj=[12.3, 11.0],
+    )).to_csv(folder / "comparison.csv", index=False)
     return folder
 
 
@@ -290,6 +298,14 @@ def test_four_views_respond_to_their_controls(page, console, served):
     heat = traces(page, "#arr-heatmap")[0]["z"]
     assert len(heat) == 4 and len(heat[0]) == 8 and sum(map(sum, heat)) > 0
     assert traces(page, "#arr-timeline")[0]["n"] > 0
+    open_tab(page, "Mixed precision")
+    wait_for_figure(page, "#mixed-graph")
+    shown = traces(page, "#mixed-graph")
+    assert [t["name"] for t in shown][-1] == "measured (mean ± SE)"
+    heat = page.evaluate(f"() => {graph('#mixed-graph')}._fullData"
+                         ".filter(t => t.type === 'heatmap').map(t => [t.z.length, t.z[0].length])")
+    assert heat == [[2, 18], [2, 18]]   # two designs x 18 layers, weights and activations
+    shoot(page, "5-mixed-precision")
     assert console == []
 
 

@@ -365,3 +365,28 @@ def test_defaults_are_loopback_and_no_debug():
     args = dash_app.parse_args([])
     assert args.host == "127.0.0.1" and args.port == 8050 and args.debug is False
     assert dash_app.parse_args(["--debug"]).debug is True
+
+
+def test_mixed_precision_strips_show_each_layers_widths():
+    from dashboards import figures, frames
+
+    layers = "stage1.block1.conv1 stage1.block1.conv2 stage2.block1.conv1"
+    table = pd.DataFrame(dict(
+        design=["uniform w2a8", "mixed mp-1", "mixed mp-2"], kind=["uniform", "mixed", "mixed"],
+        pe=["2x8"] * 3, layers=layers, layer_widths=["2/8 2/8 2/8", "1/8 2/4 2/8", "2/4 2/4 1/2"],
+        top1_err_pct=[27.7, 28.0, np.nan], top1_err_se=[0.6, 0.5, np.nan], runs=[3, 3, 0],
+        top1_err_est_pct=[np.nan, 27.9, 30.1], energy_per_inference_uj=[12.3, 11.0, 9.5]))
+    strips = frames.mixed_strips(table)
+    assert strips.designs == ["mixed mp-2", "mixed mp-1", "uniform w2a8"]  # cheapest first
+    assert strips.layers == ["s1b1c1", "s1b1c2", "s2b1c1"]
+    assert strips.wbits.tolist() == [[2, 2, 1], [1, 2, 2], [2, 2, 2]]
+    assert strips.abits.tolist() == [[4, 4, 2], [8, 4, 8], [8, 8, 8]]
+    fig = figures.mixed_precision_figure(strips)
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heat) == 2 and list(heat[0].y) == strips.designs
+    # one flat colour per width: 1-bit and 2-bit cells fall in different steps of the scale
+    assert heat[0].z[0][2] != heat[0].z[0][0]
+    assert [t.name for t in fig.data if t.type == "scatter"] == ["measured (mean ± SE)",
+                                                                  "estimated"]
+    assert "No mixed-precision" in figures.mixed_precision_figure(
+        frames.mixed_strips(table.iloc[:0])).layout.annotations[0].text

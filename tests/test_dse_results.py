@@ -85,7 +85,7 @@ def test_bad_accuracy_csv(tmp_path):
 def test_dse_runs_without_torch_or_training():
     import subprocess
     import sys
-    code = ("import sys, dse.sweep, dse.results, dse.pareto; "
+    code = ("import sys, dse.sweep, dse.results, dse.pareto, dse.search; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'training')]; "
             "sys.exit(f'imported {bad}' if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

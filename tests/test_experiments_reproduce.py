@@ -196,3 +196,16 @@ def test_quantizer_choice_trains_each_row_once(tmp_path):
     assert quant.PACT_ALPHA_INIT == 4.0   # put back after the run
     again = qc.measure(out, grid, schedule, log=lambda s: None)   # nothing left to train
     assert again == rows and out.read_text().count("\n") == 3
+
+
+def test_collect_reads_runs_written_with_an_older_accuracy_header(tmp_path):
+    run = tmp_path / "runs" / "t1-w2a8-s0"
+    run.mkdir(parents=True)
+    (run / "accuracy.csv").write_text(
+        "model,dataset,wbits,abits,widen,width,teacher,scheme,epochs,seed,top1_err,source,"
+        "quantizer\nresnet20,fashion-mnist,2,8,none,0.5,none,none,3,0,27.46,measured,pact\n")
+    (run / "result.json").write_text(json.dumps(dict(name="t1-w2a8-s0", history=[])))
+    rp.collect(tmp_path)
+    acc = pd.read_csv(tmp_path / "accuracy.csv", keep_default_na=False)
+    assert tuple(acc.columns) == ACCURACY_COLUMNS
+    assert acc.loc[0, "policy"] == "" and acc.loc[0, "quantizer"] == "pact"
