@@ -197,7 +197,7 @@ def parse_objectives(text: str, columns, text_columns=()) -> dict[str, str]:
     return objectives
 
 
-SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ucx)://(?P<host>[^/:]+|\[[0-9a-fA-F:.]+\])"
+SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ucx)://(?P<host>[^/:\[\]]+|\[[0-9a-fA-F:.]+\])"
                                r":(?P<port>\d{1,5})")
 HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
