@@ -598,7 +598,7 @@ def _main(argv) -> int:
 
 def _evaluated(function, *args):
     """``function(*args)`` with the simulator's ValueError (a layer too large to count, a
-    trace's codes the cycle engine refuses) as one line naming the design point."""
+    trace's codes the cycle engine refuses) as one line naming the network and layer."""
     try:
         return function(*args)
     except cli.UsageError:
