@@ -15,10 +15,13 @@ a command's own options go on the groups ``add_hardware_options`` returns or on 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from dataclasses import dataclass, fields
 
 from . import dataflows
-from .config import BETWEEN_LAYERS, ArrayConfig
+from .config import (BETWEEN_LAYERS, MAX_ARRAY_SIDE, MAX_BATCH, MAX_DRAM_BW_BYTES_PER_CYCLE,
+                     MAX_FREQ_MHZ, MAX_SRAM_KB, ArrayConfig)
 from .formats import ALLOWED_BITS, ALLOWED_BITS_TEXT
 from .pe import WIDE_LAYERS
 
@@ -51,6 +54,12 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def quiet_stdout() -> None:
+    """After a BrokenPipeError (output piped into ``head``): point stdout at /dev/null, so that
+    the interpreter's final flush does not raise again on the way out."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 # ----------------------------------------------------------------------------- hardware options
 
 @dataclass(frozen=True)
@@ -58,7 +67,7 @@ class Option:
     """One hardware flag: what it sets, how its values parse, and its help.
 
     ``field`` is an ArrayConfig field, ``sram_kb`` (all three SRAMs at one size) or ``batch``;
-    values are ``kind`` (int, float or str), each >= ``low`` or one of ``allowed``.
+    values are ``kind`` (int, float or str), each in ``low``..``high`` or one of ``allowed``.
     """
 
     flag: str
@@ -66,6 +75,7 @@ class Option:
     kind: str
     help: str
     low: float | None = None
+    high: float | None = None
     allowed: tuple | None = None
     accepts: str = ""
 
@@ -95,8 +105,10 @@ DATAFLOW_HELP = ", ".join(f"{flow.name} ({flow.description.split(':')[0]})"
                           for flow in dataflows.REGISTRY)
 OPTIONS = {
     "array": (
-        Option("--rows", "rows", "int", "PE array rows", low=1),
-        Option("--cols", "cols", "int", "PE array columns", low=1),
+        Option("--rows", "rows", "int", f"PE array rows, 1..{MAX_ARRAY_SIDE}", low=1,
+               high=MAX_ARRAY_SIDE),
+        Option("--cols", "cols", "int", f"PE array columns, 1..{MAX_ARRAY_SIDE}", low=1,
+               high=MAX_ARRAY_SIDE),
         Option("--dataflow", "dataflow", "str", DATAFLOW_HELP, allowed=dataflows.NAMES),
         Option("--wbits", "wbits", "int", f"weight width: {ALLOWED_BITS_TEXT}; 1 binary, 2 "
                "ternary", allowed=ALLOWED_BITS, accepts=BITS_ACCEPTS),
@@ -108,19 +120,23 @@ OPTIONS = {
     ),
     "memory": (
         Option("--sram-kb", "sram_kb", "float", "size of each of the ifmap, filter and ofmap "
-               "SRAMs, kB (double-buffered)", low=1e-9, accepts="sizes in kB > 0"),
+               f"SRAMs, kB (double-buffered), > 0 and <= {MAX_SRAM_KB:g}", low=1e-9,
+               high=MAX_SRAM_KB, accepts=f"sizes in kB > 0 and <= {MAX_SRAM_KB:g}"),
         Option("--dram-bw", "dram_bw_bytes_per_cycle", "float", "DRAM bandwidth, bytes per "
-               "clock", low=1e-9, accepts="bytes per cycle > 0"),
+               f"clock, > 0 and <= {MAX_DRAM_BW_BYTES_PER_CYCLE:g}", low=1e-9,
+               high=MAX_DRAM_BW_BYTES_PER_CYCLE,
+               accepts=f"bytes per cycle > 0 and <= {MAX_DRAM_BW_BYTES_PER_CYCLE:g}"),
         Option("--between-layers", "between_layers", "str", BETWEEN_LAYERS_HELP,
                allowed=BETWEEN_LAYERS),
     ),
     "clock": (
-        Option("--freq-mhz", "freq_mhz", "float", "clock frequency, MHz", low=1e-9,
-               accepts="frequencies in MHz > 0"),
+        Option("--freq-mhz", "freq_mhz", "float", f"clock frequency, MHz, > 0 and <= "
+               f"{MAX_FREQ_MHZ:g}", low=1e-9, high=MAX_FREQ_MHZ,
+               accepts=f"frequencies in MHz > 0 and <= {MAX_FREQ_MHZ:g}"),
     ),
     "batch": (
-        Option("--batch", "batch", "int", "inputs per run (energy, power and memory are "
-               "reported per inference)", low=1),
+        Option("--batch", "batch", "int", f"inputs per run, 1..{MAX_BATCH} (energy, power and "
+               "memory are reported per inference)", low=1, high=MAX_BATCH),
     ),
 }
 # Config fields to the flag that sets them, so that ArrayConfig's errors name the flag.
@@ -180,6 +196,9 @@ def config_from_args(args: argparse.Namespace, **overrides) -> ArrayConfig:
     """The ArrayConfig that one-value hardware options describe (``overrides`` win); a bad
     value is a UsageError naming its flag."""
     values = {}
+    batch = getattr(args, "batch", 1)
+    if not 1 <= batch <= MAX_BATCH:
+        raise UsageError(f"--batch: {batch}: must be an integer in 1..{MAX_BATCH}")
     for group in OPTIONS.values():
         for option in group:
             if option.field == "batch" or not hasattr(args, option.dest):

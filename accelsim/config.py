@@ -11,6 +11,19 @@ DATAFLOWS = dataflows.NAMES
 # Between two layers: "sram" keeps what of a layer's output fits on chip as the next layer's
 # input; "dram" writes every output to DRAM and reads every input back (SCALE-Sim's accounting).
 BETWEEN_LAYERS = ("sram", "dram")
+# Upper bounds of a design point (stated in every command's --help).  They are far beyond any
+# real accelerator (TPU v1 is 256 x 256 at 700 MHz with 24 MiB of buffer) and keep what the
+# models hold in 64-bit counters and in memory finite: the cycle-level kernels keep O(rows x
+# cols) state, and an SRAM of 2^30 kB or a frequency of 1e300 MHz would only overflow floats.
+MAX_ARRAY_SIDE = 1024
+MAX_BATCH = 65_536
+MAX_FREQ_MHZ = 100_000.0
+MAX_SRAM_KB = 1_048_576.0          # 1 GiB per SRAM
+MAX_DRAM_BW_BYTES_PER_CYCLE = 1_048_576.0
+UPPER_BOUNDS = {"rows": MAX_ARRAY_SIDE, "cols": MAX_ARRAY_SIDE, "freq_mhz": MAX_FREQ_MHZ,
+                "ifmap_sram_kb": MAX_SRAM_KB, "filter_sram_kb": MAX_SRAM_KB,
+                "ofmap_sram_kb": MAX_SRAM_KB,
+                "dram_bw_bytes_per_cycle": MAX_DRAM_BW_BYTES_PER_CYCLE}
 
 
 @dataclass(frozen=True)
@@ -43,8 +56,8 @@ class ArrayConfig:
     def __post_init__(self) -> None:
         for name in ("rows", "cols"):
             value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"{name}={value!r}: must be an integer >= 1")
+            if not _is_int(value) or not 1 <= value <= MAX_ARRAY_SIDE:
+                raise ValueError(f"{name}={value!r}: must be an integer in 1..{MAX_ARRAY_SIDE}")
         for name in ("wbits", "abits"):
             check_bits(getattr(self, name), name)
         if not _is_int(self.acc_bits) or not 2 <= self.acc_bits <= 48:
@@ -57,8 +70,10 @@ class ArrayConfig:
         for name in ("freq_mhz", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
                      "dram_bw_bytes_per_cycle"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-                raise ValueError(f"{name}={value!r}: must be a number > 0")
+            high = UPPER_BOUNDS[name]
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
+                    0 < value <= high):
+                raise ValueError(f"{name}={value!r}: must be a number > 0 and <= {high:g}")
 
     @property
     def is_float(self) -> bool:

@@ -55,6 +55,9 @@ SENSITIVITY_COLUMNS = ("layer", "operand", "bits", "proxy_delta_pct", "finetuned
                        "delta_pct")
 
 BITS_PER_KB = 8 * 1024
+# The largest filter multiplier (``width``) training and dse accept: 16x a CIFAR ResNet-110 is
+# already ~25 G MACs per image; beyond it a network only exhausts memory.
+MAX_WIDTH = 16
 
 # Metrics where more is better; every other metric is minimised on a Pareto front.
 MAXIMISED = frozenset({"inferences_per_s", "utilization", "peak_tops", "achieved_tops",
@@ -165,6 +168,12 @@ COLUMNS = {
     "latency_ms": Column("latency", "ms", "time of the batch, stalls included"),
     "inferences_per_s": Column("throughput", "inferences/s", "inputs per second"),
     "utilization": Column("PE utilisation", "fraction", "MACs / (clocks x PEs)"),
+    "overflows": Column("accumulator overflows", "sums", "sums that wrapped at acc_bits, "
+                        "counted by the cycle engine; empty from the analytic engine"),
+    "overflow_possible": Column("overflow possible", "", "True where some layer's K x largest "
+                                "activation code x largest |weight code| leaves the signed "
+                                "acc_bits range; such points are left off the fronts unless "
+                                "--rank-overflowing"),
     "energy_per_inference_uj": Column("energy per inference", "uJ", "all components, the "
                                       "host unit's included"),
     "energy_mac_uj": Column("MAC energy", "uJ", "arithmetic, per inference"),

@@ -123,13 +123,25 @@ def host_row(name: str, op: str, input_shape: Sequence[int], output_shape: Seque
                  runs_on="host")
 
 
+# An example input is materialised (training.trace) or propagated through shape inference
+# (ONNX): at most 2^28 elements (1 GiB of fp32; ResNet-50 at batch 256 is 38 M) and 8 dimensions.
+MAX_INPUT_ELEMENTS = 2 ** 28
+MAX_INPUT_DIMS = 8
+
+
 def parse_shape(text: str, flag: str = "--input") -> tuple[int, ...]:
     """``1,3,224,224`` -> (1, 3, 224, 224); ValueError naming ``flag`` (if any) otherwise."""
+    where = f"{flag + ' ' if flag else ''}{str(text)[:60]!r}"
     parts = [part.strip() for part in str(text).replace("x", ",").split(",")]
-    if not parts or not all(part.isdigit() and int(part) > 0 for part in parts):
-        raise ValueError(f"{flag + ' ' if flag else ''}{text!r}: expected a tensor shape of "
-                         "positive integers such as 1,3,224,224")
-    return tuple(int(part) for part in parts)
+    if not 1 <= len(parts) <= MAX_INPUT_DIMS or not all(
+            part.isdigit() and len(part) <= 10 and int(part) > 0 for part in parts):
+        raise ValueError(f"{where}: expected a tensor shape of 1..{MAX_INPUT_DIMS} positive "
+                         "integers such as 1,3,224,224")
+    shape = tuple(int(part) for part in parts)
+    if math.prod(shape) > MAX_INPUT_ELEMENTS:
+        raise ValueError(f"{where}: {math.prod(shape):,} elements, more than the "
+                         f"{MAX_INPUT_ELEMENTS:,} an example input may hold")
+    return shape
 
 
 def unique_names(names: Sequence[str]) -> list[str]:

@@ -82,12 +82,18 @@ def check_widths(wbits, abits, acc_bits) -> None:
         values = np.asarray(values)
         bad = ~np.isin(values, ALLOWED_BITS)
         if bad.any():
-            raise ValueError(f"{name}={values[bad].flat[0].item()!r}: allowed widths are "
+            raise ValueError(f"{name}={_first(values[bad])!r}: allowed widths are "
                              f"{ALLOWED_BITS_TEXT}")
     acc = np.asarray(acc_bits)
-    bad = ~((acc >= 2) & (acc <= 48) & (acc == np.round(acc)))
+    bad = ~np.isin(acc, range(2, 49))
     if bad.any():
-        raise ValueError(f"acc_bits={acc[bad].flat[0].item()!r}: must be an integer in 2..48")
+        raise ValueError(f"acc_bits={_first(acc[bad])!r}: must be an integer in 2..48")
+
+
+def _first(values: np.ndarray):
+    """The first value as a Python scalar (an integer too large for int64 is one already)."""
+    first = values.flat[0]
+    return first.item() if isinstance(first, np.generic) else first
 
 
 def check_positive(frame: pd.DataFrame, columns, *, allow_zero: bool = False,

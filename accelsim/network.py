@@ -20,10 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import analytic, pe
-from .config import ArrayConfig, activation_code_range, config_columns, weight_code_range
+from . import analytic, dataflows, pe
+from .config import (MAX_BATCH, ArrayConfig, activation_code_range, config_columns,
+                     weight_code_range)
 from .cost import add_energy_columns
 from .formats import FP32_BITS
+from .memory import unit_widths
 from .onnx_import import read_onnx
 from .systolic import simulate_gemm, simulate_passes
 from .workload import Workload, builtin, builtin_names, load_all_operands, read_workload
@@ -105,8 +107,45 @@ def add_placement_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# The counts are int64, and memory traffic multiplies them by up to 32 bits before runs and
+# sweeps sum them: a run (one design point) may count at most 2^58 clocks or bit accesses,
+# 16x below int64's limit, so that nothing derived from them wraps.
+MAX_RUN_COUNT = 2.0 ** 58
+# The cycle engine holds one GEMM's operand codes (M x K + K x N, int64) in memory at a time.
+MAX_CYCLE_OPERANDS = 2 ** 26
+
+
+def check_counts_fit(frame: pd.DataFrame) -> None:
+    """ValueError naming the layer if the counts of a placed frame (one run, or a sweep's
+    point x layer rows with ``point_id``) could overflow 64-bit integers.
+
+    The bound is computed in float64 from the closed form's shape of the counts: clocks =
+    folds x (T + preload + rows + cols - 2) x passes, every SRAM count is at most the three
+    operands' elements x the larger fold count x passes, each access up to 32 bits, and the
+    MACs x passes."""
+    m, n, k, gemms, rows, cols, passes = (frame[c].to_numpy(dtype=np.float64) for c in
+                                          ("M", "N", "K", "gemms", "rows", "cols", "passes"))
+    sr, sc, t = dataflows.mapped_arrays(m, n, k, dataflows.codes_of(frame["dataflow"]))
+    row_folds, col_folds = np.ceil(sr / rows), np.ceil(sc / cols)
+    with np.errstate(over="ignore", invalid="ignore"):
+        clocks = gemms * row_folds * col_folds * (t + 2 * rows + cols) * passes
+        accesses = gemms * passes * (m * k + k * n + m * n) * np.maximum(row_folds, col_folds)
+        load = np.maximum(np.maximum(clocks, 32 * accesses), gemms * passes * m * n * k)
+        run = (pd.Series(load).groupby(frame["point_id"].to_numpy()).transform("sum").to_numpy()
+               if "point_id" in frame.columns else np.full(len(frame), load.sum()))
+    bad = ~(run <= MAX_RUN_COUNT)
+    if bad.any():
+        worst = int(np.argmax(np.where(bad, load, -1.0)))
+        raise ValueError(
+            f"layer {frame['layer'].iloc[worst]!r} (M={int(m[worst])}, N={int(n[worst])}, "
+            f"K={int(k[worst])}) on {int(rows[worst])}x{int(cols[worst])}: its run counts about "
+            f"{run[worst]:.3g} clocks or bit accesses, beyond the {MAX_RUN_COUNT:.3g} that "
+            "64-bit counters hold safely; make the layer or the batch smaller")
+
+
 def closed_form_counts(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The closed form's counts of placed rows (a host row counts as one pass on its unit)."""
+    check_counts_fit(frame)
     gemms = frame["gemms"].to_numpy()
     counts = analytic.gemm_counts(frame["M"].to_numpy(), frame["N"].to_numpy(),
                                   frame["K"].to_numpy(), frame["rows"].to_numpy(),
@@ -114,6 +153,57 @@ def closed_form_counts(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     counts["busy_pe_cycles"] = counts["macs"]  # in closed form every MAC busies one PE cycle
     return analytic.with_passes(counts, frame["M"].to_numpy(), frame["N"].to_numpy(),
                                 frame["passes"].to_numpy(), gemms)
+
+
+def reachable_sums(frame: pd.DataFrame) -> np.ndarray:
+    """Per row, the largest |sum| its accumulators can reach: K x the largest activation code x
+    the largest |weight code| of the layer's widths (bit-serial passes merge to the same sum in
+    the output buffer's adder, which wraps at acc_bits too); NaN where the unit running it
+    adds in fp32 or the row has no GEMM.  The analytic engine counts no overflows, so this
+    says whether one is possible."""
+    unit_w, unit_a = unit_widths(frame)
+    layer_w = frame["layer_wbits"].to_numpy(dtype=np.float64)
+    layer_a = frame["layer_abits"].to_numpy(dtype=np.float64)
+    largest_w = np.maximum(1.0, 2.0 ** (layer_w - 1) - 1)   # binary and ternary: 1
+    reach = frame["K"].to_numpy(dtype=np.float64) * (2.0 ** layer_a - 1) * largest_w
+    floating = (unit_w == FP32_BITS) | (unit_a == FP32_BITS)
+    return np.where(floating | (frame["gemms"].to_numpy() == 0), np.nan, reach)
+
+
+def overflow_possible(frame: pd.DataFrame) -> np.ndarray:
+    """Per row, whether a reachable sum leaves the signed acc_bits range (``reachable_sums``)."""
+    limit = 2.0 ** (frame["acc_bits"].to_numpy(dtype=np.float64) - 1) - 1
+    return reachable_sums(frame) > limit   # NaN compares False
+
+
+def overflow_note(frame: pd.DataFrame) -> str:
+    """One line for a run's report: overflows counted (cycle engine), else whether any is
+    possible and where."""
+    possible = overflow_possible(frame)
+    reach = reachable_sums(frame)
+    acc = int(frame["acc_bits"].iloc[0])
+    if frame["overflows"].notna().all():
+        wrapped = int(frame["overflows"].sum())
+        if wrapped:
+            names = ", ".join(frame.loc[frame["overflows"] > 0, "layer"].astype(str).head(5))
+            return (f"accumulator overflows: {wrapped:,} of {int(frame['macs'].sum()):,} MACs "
+                    f"wrapped at {acc} bits (layers {names}); outputs there differ from the "
+                    "exact products")
+        counted = "none counted"
+    else:
+        counted = "not counted by the analytic engine"
+    if possible.any():
+        worst = int(np.nanargmax(reach))
+        names = ", ".join(frame.loc[possible, "layer"].astype(str).head(5))
+        return (f"accumulator overflows: {counted}, but possible in {int(possible.sum())} layers "
+                f"({names}): K x largest activation x largest |weight| reaches "
+                f"{reach[worst]:.3g} in {frame['layer'].iloc[worst]}, beyond the {acc}-bit "
+                f"accumulator's {2.0 ** (acc - 1) - 1:.3g}")
+    if np.isnan(reach).all():
+        return f"accumulator overflows: {counted}; none possible (fp32 adders)"
+    worst = int(np.nanargmax(reach))
+    return (f"accumulator overflows: {counted}; none possible: the largest reachable sum, "
+            f"{reach[worst]:.3g} ({frame['layer'].iloc[worst]}), fits the {acc}-bit accumulator")
 
 
 def measured_zero_macs(weights: np.ndarray, m: int, array_wbits: int, weight_passes: int,
@@ -164,8 +254,8 @@ def simulate_network(trace: str | os.PathLike | Workload, cfg: ArrayConfig, *, b
     """
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r}: allowed values are cycle, analytic")
-    if not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ValueError(f"batch={batch!r}: must be an integer >= 1")
+    if not isinstance(batch, (int, np.integer)) or not 1 <= batch <= MAX_BATCH:
+        raise ValueError(f"batch={batch!r}: must be an integer in 1..{MAX_BATCH}")
     workload = resolve_workload(trace, cfg, quantize_ends=quantize_ends)
     stored = load_all_operands(workload) if batch == 1 else {}
     frame = layer_rows(workload, batch, stored)
@@ -196,6 +286,14 @@ def _cycle_counts(frame: pd.DataFrame, stored: dict, cfg: ArrayConfig,
                   rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Every layer clock by clock: on the array (in passes if placed so) or on the host unit,
     its GEMMs back to back, each on its own codes; an op on the host has no counts."""
+    check_counts_fit(frame)
+    for row in frame.itertuples():
+        if row.gemms and row.layer not in stored and row.M * row.K + row.K * row.N > \
+                MAX_CYCLE_OPERANDS:
+            raise ValueError(f"layer {row.layer!r}: the cycle engine would hold {row.M:,} x "
+                             f"{row.K:,} + {row.K:,} x {row.N:,} operand codes, more than "
+                             f"{MAX_CYCLE_OPERANDS:,}; use --engine analytic (equal counts) or a "
+                             "smaller batch")
     layers = []
     for row in frame.itertuples():
         on_host = row.runs_on == "host"

@@ -31,11 +31,13 @@ import csv
 import io
 import os
 import re
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from .config import activation_code_range, weight_code_range
 from .fileio import write_atomic
 from .formats import (ALLOWED_BITS, ALLOWED_BITS_TEXT, FP32_BITS, GEMM_OPS, HOST_OPS, RUNS_ON,
                       TRACE_COLUMNS, TRACE_OPTIONAL_COLUMNS, TWO_INPUT_OPS)
@@ -43,6 +45,14 @@ from .formats import (ALLOWED_BITS, ALLOWED_BITS_TEXT, FP32_BITS, GEMM_OPS, HOST
 SCALESIM_CONV_COLUMNS = ("layer name", "ifmap height", "ifmap width", "filter height",
                          "filter width", "channels", "num filter", "strides")
 SCALESIM_GEMM_COLUMNS = ("layer", "m", "n", "k")
+# Bounds of a layer: each size and count fits a signed 32-bit integer, and its elements (input,
+# output, weights) and MACs per input at most 2^46 (GPT-3's largest layer over 2048 tokens is
+# 1.2e12 MACs), so that at the largest batch (2^16) every size stays inside int64;
+# accelsim.network checks the counts a run derives from them.  A name is at most MAX_NAME
+# characters (a module path is well under it; a 128 kB cell is an error).
+MAX_DIM = 2**31 - 1
+MAX_ELEMENTS = 2**46
+MAX_NAME = 1024
 RESNET_DEPTHS = {"resnet20": 20, "resnet32": 32, "resnet44": 44, "resnet56": 56, "resnet110": 110}
 WIDEN_CHOICES = ("none", "first30", "all")
 
@@ -80,15 +90,18 @@ class Layer:
     residual_elems: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not 1 <= len(self.name) <= MAX_NAME:
+            shown = self.name[:40] + "..." if isinstance(self.name, str) else self.name
+            raise ValueError(f"layer name {shown!r}: must be text of 1..{MAX_NAME} characters")
         for field in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters",
-                      "stride", "groups", "batch"):
-            value = getattr(self, field)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"layer {self.name!r}: {field}={value!r} must be an integer >= 1")
-        for field in ("pad", "residual_elems"):
-            value = getattr(self, field)
-            if not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"layer {self.name!r}: {field}={value!r} must be an integer >= 0")
+                      "stride", "groups", "batch", "pad"):
+            value, low = getattr(self, field), 0 if field == "pad" else 1
+            if not isinstance(value, (int, np.integer)) or not low <= value <= MAX_DIM:
+                raise ValueError(f"layer {self.name!r}: {field}={value!r} must be an integer "
+                                 f"in {low}..{MAX_DIM}")
+        if not isinstance(self.residual_elems, (int, np.integer)) or self.residual_elems < 0:
+            raise ValueError(f"layer {self.name!r}: residual_elems={self.residual_elems!r} must "
+                             "be an integer >= 0")
         for field in ("wbits", "abits"):
             if getattr(self, field) not in ALLOWED_BITS:
                 raise ValueError(f"layer {self.name!r}: {field}={getattr(self, field)!r}; "
@@ -98,6 +111,15 @@ class Layer:
                              f"than the padded input {self.ifmap_h + 2 * self.pad}x"
                              f"{self.ifmap_w + 2 * self.pad}")
         self._check_op()
+        sizes = {"input elements": self.ifmap_h * self.ifmap_w * self.channels * self.batch,
+                 "output elements": self.ofmap_h * self.ofmap_w * self.num_filters * self.batch,
+                 "weights": (self.filter_h * self.filter_w * self.channels // self.groups
+                             * self.num_filters),
+                 "MACs": self.macs}
+        for what, size in sizes.items():
+            if size > MAX_ELEMENTS:
+                raise ValueError(f"layer {self.name!r}: {size:.3g} {what} per input, more than "
+                                 f"the {MAX_ELEMENTS:.3g} a layer may have")
 
     def _check_op(self) -> None:
         where = f"layer {self.name!r}"
@@ -201,6 +223,14 @@ class Workload:
     def __post_init__(self) -> None:
         if not self.layers:
             raise ValueError(f"workload {self.name!r} has no layers")
+        # Rows are keyed by name (a trace's .npz codes, dse's per-layer columns, the dashboard's
+        # layer picker): two rows of one name would silently share or swap them.
+        seen = set()
+        for layer in self.layers:
+            if layer.name in seen:
+                raise ValueError(f"workload {self.name!r}: layer name {layer.name!r} appears "
+                                 "twice; each layer needs a name of its own")
+            seen.add(layer.name)
         if self.array_widths and len(self.array_widths) != len(self.layers):
             raise ValueError(f"workload {self.name!r}: array_widths has "
                              f"{len(self.array_widths)} entries for {len(self.layers)} layers")
@@ -324,7 +354,10 @@ def read_workload(path: str | os.PathLike, wbits: int = 2, abits: int = 8) -> Wo
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as err:
         raise ValueError(f"trace {str(path)!r}: cannot be read as text ({err})") from None
-    rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+    try:
+        rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+    except csv.Error as err:  # e.g. a cell beyond the csv module's 128 kB field limit
+        raise ValueError(f"trace {str(path)!r}: not a readable CSV ({err})") from None
     rows = [_drop_trailing_empty(row) for row in rows if any(cell for cell in row)]
     if not rows:
         raise ValueError(f"trace {str(path)!r}: the file is empty; expected a header and one row "
@@ -345,6 +378,13 @@ def read_workload(path: str | os.PathLike, wbits: int = 2, abits: int = 8) -> Wo
             f"trace {str(path)!r}: unrecognised header {','.join(rows[0])!r}; expected "
             f"{','.join(TRACE_COLUMNS)!r} (then optionally {','.join(TRACE_OPTIONAL_COLUMNS)!r}"
             f"), a SCALE-Sim conv topology, or 'Layer, M, N, K,'")
+    lines: dict[str, int] = {}
+    for line, layer in enumerate(layers, start=2):
+        if layer.name in lines:
+            raise ValueError(f"trace {str(path)!r} line {line}: layer name {layer.name!r} "
+                             f"repeats line {lines[layer.name]}'s; each layer needs a name of "
+                             "its own")
+        lines[layer.name] = line
     npz = path.with_suffix(".npz")
     from_array = optional is None  # SCALE-Sim files carry no widths
     return Workload(path.stem, tuple(layers), str(npz) if npz.is_file() else None,
@@ -361,12 +401,17 @@ def _ints(path: Path, line: int, row: list[str], names: tuple[str, ...]) -> list
     if len(row) < len(names) + 1:
         raise ValueError(f"trace {str(path)!r} line {line}: expected {len(names) + 1} fields "
                          f"(name, {', '.join(names)}), found {len(row)}")
-    values = []
-    for name, cell in zip(names, row[1:]):
-        if not re.fullmatch(r"[+-]?\d+", cell):
-            raise ValueError(f"trace {str(path)!r} line {line}: {name}={cell!r} is not an integer")
-        values.append(int(cell))
-    return values
+    return [_int_cell(path, line, name, cell) for name, cell in zip(names, row[1:])]
+
+
+def _int_cell(path: Path, line: int, name: str, cell: str) -> int:
+    if not re.fullmatch(r"[+-]?\d+", cell):
+        raise ValueError(f"trace {str(path)!r} line {line}: {name}={cell[:40]!r} is not an "
+                         "integer")
+    if len(cell.lstrip("+-0")) > len(str(MAX_DIM)):  # before int(): 5,000 digits raise
+        raise ValueError(f"trace {str(path)!r} line {line}: {name}={cell[:40]!r} is beyond "
+                         f"{MAX_DIM}")
+    return int(cell)
 
 
 def _wrap(path: Path, line: int, make):
@@ -398,10 +443,7 @@ def _trace_row(path: Path, line: int, row: list[str], optional: tuple[str, ...] 
         if cell == "":
             extra[name] = default
         elif isinstance(default, int):
-            if not re.fullmatch(r"[+-]?\d+", cell):
-                raise ValueError(f"trace {str(path)!r} line {line}: {name}={cell!r} is not an "
-                                 "integer")
-            extra[name] = int(cell)
+            extra[name] = _int_cell(path, line, name, cell)
         else:
             extra[name] = cell.lower()
     return _wrap(path, line, lambda: Layer(row[0], *v, **extra))
@@ -477,17 +519,38 @@ def load_all_operands(workload: Workload) -> dict[str, tuple[np.ndarray, np.ndar
     """Every layer's codes from the workload's .npz in one read, by layer name (checked shapes)."""
     if workload.operands_path is None:
         return {}
+    path = workload.operands_path
     found = {}
-    with np.load(workload.operands_path) as data:
-        for layer in workload.layers:
-            a_key, w_key = f"{layer.name}/a", f"{layer.name}/w"
-            if layer.on_array and a_key in data.files and w_key in data.files:
-                found[layer.name] = _checked_operands(workload, layer, data[a_key], data[w_key])
+    try:
+        with np.load(path) as data:
+            for index, layer in enumerate(workload.layers):
+                a_key, w_key = f"{layer.name}/a", f"{layer.name}/w"
+                present = [key for key in (a_key, w_key) if key in data.files]
+                if not layer.on_array or not present:
+                    continue
+                if len(present) == 1:  # weights alone would be silently ignored
+                    missing = w_key if present == [a_key] else a_key
+                    raise ValueError(f"{path}: holds {present[0]} but not {missing}; a layer's "
+                                     "codes are both operands (or neither)")
+                own = not (workload.array_widths and workload.array_widths[index])
+                found[layer.name] = _checked_operands(workload, layer, data[a_key],
+                                                      data[w_key], own)
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path}: not a readable .npz of operand codes ({err or 'empty'})"
+                         ) from None
+    except ValueError as err:
+        if str(err).startswith(str(path)):
+            raise
+        # numpy's own (an object array would need pickle, which stays off)
+        raise ValueError(f"{path}: not a readable .npz of operand codes ({err})") from None
     return found
 
 
 def _checked_operands(workload: Workload, layer: Layer, activations: np.ndarray,
-                      weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                      weights: np.ndarray, own_widths: bool = True
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Shapes, then codes: integers of the layer's widths (of the widest integer PE where the
+    layer takes the array's widths), any finite value on an fp32 side."""
     a_key, w_key = f"{layer.name}/a", f"{layer.name}/w"
     _, n, k = layer.gemm()
     # A layer of several GEMMs (groups, a matmul's batch) stacks them on a leading axis.
@@ -500,7 +563,34 @@ def _checked_operands(workload: Workload, layer: Layer, activations: np.ndarray,
             activations.shape[-1] != k:
         raise ValueError(f"{workload.operands_path}: {a_key} has shape {activations.shape}, "
                          f"expected ({names}M, K) = {lead + ('M', k)}")
+    m = layer.gemm()[0]
+    if not 1 <= activations.shape[-2] <= m:
+        raise ValueError(f"{workload.operands_path}: {a_key} holds {activations.shape[-2]} rows "
+                         f"of the layer's M = {m}; a sample holds 1..M")
+    widest = max(bits for bits in ALLOWED_BITS if bits != FP32_BITS)
+    for key, codes, bits, signed in ((a_key, activations, layer.abits, False),
+                                     (w_key, weights, layer.wbits, True)):
+        bits = bits if own_widths else widest
+        _check_codes(workload.operands_path, key, codes, bits, signed)
     return activations, weights
+
+
+def _check_codes(path, key: str, codes: np.ndarray, bits: int, signed: bool) -> None:
+    if bits == FP32_BITS:
+        if codes.dtype.kind not in "iubf" or not np.isfinite(codes).all():
+            raise ValueError(f"{path}: {key} must hold finite numbers (an fp32 operand), found "
+                             f"dtype {codes.dtype}")
+        return
+    if codes.dtype.kind not in "iub":
+        raise ValueError(f"{path}: {key} must hold integer codes ({bits}-bit), found dtype "
+                         f"{codes.dtype}")
+    low, high = weight_code_range(bits) if signed else activation_code_range(bits)
+    if signed and bits == 1 and (codes == 0).any():
+        raise ValueError(f"{path}: {key} codes must be -1 or +1 (1-bit binary weights); found 0")
+    if codes.size and (int(codes.min()) < low or int(codes.max()) > high):
+        raise ValueError(f"{path}: {key} codes must lie in [{low}, {high}] ({bits}-bit "
+                         f"{'signed' if signed else 'unsigned'}); found [{codes.min()}, "
+                         f"{codes.max()}]")
 
 
 def im2col(ifmap: np.ndarray, layer: Layer) -> np.ndarray:

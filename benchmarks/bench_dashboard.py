@@ -11,6 +11,12 @@
    design points.  Target: under 300 ms with 10,000 points.
 3. Layer change inside the array: the same for the array view's two callbacks on a layer not
    seen before (its cycle-level run, figures, then the wavefront of one fold).
+4. Load (``--load``): ``--load-pages`` page loads from ``--load-clients`` concurrent clients
+   over HTTP to the app served by a process of its own (threaded werkzeug, as ``python -m
+   dashboards.app`` serves it), while ``--hostile`` more clients keep posting requests the
+   server must refuse (a 2000 x 2000 array, a 20 MB body); a page load is the index alone, then
+   again the index, the layout and the callback graph (all a browser fetches before it draws).
+   Prints the percentiles of the loads' wall times and what the hostile requests got back.
 """
 from __future__ import annotations
 
@@ -161,13 +167,126 @@ def first_page_s(repeats: int) -> list[float]:
     return times[1:]
 
 
+PAGE = ("/",)
+PAGE_AND_DATA = ("/", "/_dash-layout", "/_dash-dependencies")
+
+
+def _page_load(host: str, port: int, paths=PAGE) -> float:
+    """One page load over a fresh connection; its wall time in ms."""
+    import http.client
+
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection(host, port, timeout=60)
+    for path in paths:
+        connection.request("GET", path)
+        reply = connection.getresponse()
+        reply.read()
+        if reply.status != 200:
+            raise RuntimeError(f"GET {path} answered {reply.status}")
+    connection.close()
+    return (time.perf_counter() - started) * 1e3
+
+
+def _hostile(host: str, port: int, stop: threading.Event, answers: list) -> None:
+    """Post what the server must refuse, again and again: an array of 2000 x 2000 PEs and a
+    20 MB body; records each status."""
+    import http.client
+    import json
+
+    controls = [{"id": c, "property": "value", "value": v} for c, v in zip(
+        ARRAY_CONTROLS, ["resnet56 cifar10 width 1 widen none", "conv1", 2000, 2000, "ws", 2,
+                         8])]
+    outputs = [("arr-heatmap", "figure"), ("arr-losses", "figure"), ("arr-timeline", "figure"),
+               ("arr-fold", "options"), ("arr-fold", "value"), ("arr-drawn", "data")]
+    huge = {"output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+            "outputs": [{"id": i, "property": p} for i, p in outputs],
+            "inputs": controls + [{"id": "tabs", "property": "value", "value": "array"}],
+            "changedPropIds": ["arr-rows.value"],
+            "state": [{"id": "arr-fold", "property": "value", "value": None},
+                      {"id": "arr-drawn", "property": "data", "value": None}]}
+    bodies = [json.dumps(huge).encode(), b'{"pad": "' + b"x" * (20 << 20) + b'"}']
+    k = 0
+    while not stop.is_set():
+        connection = http.client.HTTPConnection(host, port, timeout=60)
+        try:
+            connection.request("POST", "/_dash-update-component", body=bodies[k % 2],
+                               headers={"Content-Type": "application/json"})
+            answers.append(connection.getresponse().status)
+        except OSError:   # the server may close a connection whose body it refused
+            answers.append("closed")
+        finally:
+            connection.close()
+        k += 1
+
+
+def _serve(port_pipe) -> None:
+    """The dashboard on a free port, in a process of its own (clients here share no GIL)."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = dash_app.create_app(load.load(None))
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    port_pipe.send(server.server_port)
+    server.serve_forever()
+
+
+def load_check(pages: int, clients: int, hostile: int) -> dict[str, tuple[list[float], list]]:
+    import multiprocessing
+    from concurrent.futures import ThreadPoolExecutor
+
+    receive, send = multiprocessing.Pipe(duplex=False)
+    server = multiprocessing.Process(target=_serve, args=(send,), daemon=True)
+    server.start()
+    port = receive.recv()
+    found = {}
+    try:
+        _page_load("127.0.0.1", port, PAGE_AND_DATA)  # the first load builds the layout once
+        for label, paths in (("index", PAGE), ("index + layout + callback graph",
+                                               PAGE_AND_DATA)):
+            stop, answers = threading.Event(), []
+            attackers = [threading.Thread(target=_hostile, daemon=True,
+                                          args=("127.0.0.1", port, stop, answers))
+                         for _ in range(hostile)]
+            for thread in attackers:
+                thread.start()
+            try:
+                with ThreadPoolExecutor(clients) as pool:
+                    times = list(pool.map(lambda _: _page_load("127.0.0.1", port, paths),
+                                          range(pages)))
+            finally:
+                stop.set()
+                for thread in attackers:
+                    thread.join()
+            found[label] = (times, answers)
+    finally:
+        server.kill()
+    return found
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=5, help="measured runs of each target")
     p.add_argument("--points", type=int, default=10_000, help="sweep points for the control "
                                                               "change")
+    p.add_argument("--load", action="store_true", help="only the load check (target 4)")
+    p.add_argument("--load-pages", type=int, default=1000, help="page loads of the load check")
+    p.add_argument("--load-clients", type=int, default=20, help="concurrent clients loading")
+    p.add_argument("--hostile", type=int, default=2,
+                   help="clients posting refused requests meanwhile")
     args = p.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    if args.load:
+        for label, (times, answers) in load_check(args.load_pages, args.load_clients,
+                                                  args.hostile).items():
+            print(f"load, {label}: {len(times):,} page loads from {args.load_clients} clients: "
+                  f"p50 {percentile(times, 50):.0f} ms, p99 {percentile(times, 99):.0f} ms, "
+                  f"max {max(times):.0f} ms; meanwhile {len(answers):,} hostile requests "
+                  "answered " + (", ".join(f"{a}: {answers.count(a)}"
+                                           for a in sorted(set(answers), key=str)) or "-"))
+        return 0
     started = time.perf_counter()
     load.load(None)
     print(f"start-up data (default sweep, accuracy join): {time.perf_counter() - started:.2f} s")

@@ -11,7 +11,9 @@ designs' per-layer bit allocations (``experiments.mixed_precision``): a module e
 for tables and ``figures`` for plotly figures), put side by side here.  Safety: the
 server listens on 127.0.0.1 unless ``--host`` says otherwise, Dash's debug mode is off unless
 ``--debug``, and nothing the browser sends is used as a file path: the results folder is fixed
-on the command line and downloads are built in memory.
+on the command line and downloads are built in memory.  Nor is anything it sends trusted: each
+callback takes only the values its controls offer (``views.controls.refuse_unoffered``),
+request bodies are capped, and the array view's cache is bounded in bytes.
 """
 from __future__ import annotations
 
@@ -37,11 +39,15 @@ from .views import accuracy, array, explorer, footprint, mixed
 HARDWARE_FIELDS = tuple(o.field for group in cli.OPTIONS.values() for o in group)
 # The tabs, in the order the page shows them; each module holds its layout and callbacks.
 VIEWS = (accuracy, footprint, explorer, array, mixed)
+MAX_REQUEST_BYTES = 8 << 20
 
 
 def create_app(results: Results) -> Dash:
     """The Dash app showing ``results``; serve it with ``app.run`` or ``app.server`` (WSGI)."""
     app = Dash(__name__, title="wrpn-dse", update_title=None, serve_locally=True)
+    # Flask answers a larger body with 413 before any callback reads it; the largest the page
+    # sends, a lasso over every point of the default sweep, is about 2 MB.
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     header = html.Div([
         html.H1("wrpn-dse: low-precision accelerator design space"),
         html.P(results.source, id="source"),
@@ -97,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv=None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
-    if not args.port.isdigit() or not 1 <= int(args.port) <= 65535:
+    if not (args.port.isascii() and args.port.isdigit()) or not 1 <= int(args.port) <= 65535:
         raise UsageError(f"--port: {args.port!r} is not a port; accepts an integer 1..65535")
     args.port = int(args.port)
     if args.results is not None and not Path(args.results).is_dir():

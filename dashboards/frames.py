@@ -6,6 +6,9 @@ values in between.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import functools
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -162,13 +165,18 @@ def event_point_ids(event: dict | None) -> list[int]:
     """point_ids of a Graph's clickData / selectedData: customdata, else the ``#id`` that starts
     each explorer point's text."""
     ids = []
-    for point in (event or {}).get("points", []):
-        if "customdata" in point:
-            ids.append(int(point["customdata"]))
+    points = event.get("points", []) if isinstance(event, dict) else []
+    for point in points if isinstance(points, list) else []:
+        if not isinstance(point, dict):
+            continue  # the browser's events are trusted no more than its values
+        if isinstance(point.get("customdata"), (int, str)):
+            text = str(point["customdata"])
         elif str(point.get("text", "")).startswith("#"):
-            head = str(point["text"])[1:].split(" ", 1)[0]
-            if head.isdigit():
-                ids.append(int(head))
+            text = str(point["text"])[1:].split(" ", 1)[0]
+        else:
+            continue
+        if text.isdigit() and len(text) < 19:
+            ids.append(int(text))
     return ids
 
 
@@ -234,7 +242,56 @@ def _workload(model: str, dataset: str, width: float, widen: str):
                    num_classes=classes)
 
 
-@lru_cache(maxsize=32)
+class ByteBoundedCache:
+    """The last results of a function, kept while their arrays and tables total at most
+    ``max_bytes``; least recently used go first.  A count would not bound memory: one
+    1024 x 1024 run holds a thousand times a 32 x 32 one.  Thread-safe (the server is)."""
+
+    def __init__(self, function, max_bytes: int):
+        self.function, self.max_bytes = function, max_bytes
+        self.entries: OrderedDict = OrderedDict()   # key -> (value, bytes)
+        self.bytes = 0
+        self.lock = threading.Lock()
+        functools.update_wrapper(self, function)
+
+    def __call__(self, *args, **kwargs):
+        key = args + tuple(sorted(kwargs.items()))
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key][0]
+        value = self.function(*args, **kwargs)
+        size = footprint_bytes(value)
+        with self.lock:
+            if key not in self.entries and size <= self.max_bytes:
+                self.entries[key] = (value, size)
+                self.bytes += size
+                while self.bytes > self.max_bytes:
+                    _, (_, gone) = self.entries.popitem(last=False)
+                    self.bytes -= gone
+        return value
+
+    def cache_clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.bytes = 0
+
+
+def footprint_bytes(value) -> int:
+    """Bytes held by a dataclass's NumPy arrays and DataFrames (its scalars are noise)."""
+    total = 0
+    for item in vars(value).values():
+        if isinstance(item, np.ndarray):
+            total += item.nbytes
+        elif isinstance(item, pd.DataFrame):
+            total += int(item.memory_usage(deep=True).sum())
+    return total
+
+
+# One layer's run is kept to redraw its fold without simulating again: 64 MB of them.
+ARRAY_CACHE_BYTES = 64 << 20
+
+
 def array_run(model: str, dataset: str, width: float, widen: str, layer: str, rows: int,
               cols: int, dataflow: str, wbits: int, abits: int, seed: int = 0) -> ArrayRun:
     """Simulate one layer at batch 1 on seeded random operand codes of the array's widths.
@@ -272,6 +329,9 @@ def array_run(model: str, dataset: str, width: float, widen: str, layer: str, ro
                     holds=holds, cycles=result.cycles, utilization=result.utilization,
                     macs=result.macs, temporal=temporal, preload=preload,
                     pe_busy=result.pe_busy, folds=folds)
+
+
+array_run = ByteBoundedCache(array_run, ARRAY_CACHE_BYTES)
 
 
 # What a PE does in a clock of one fold (fold_states): codes 0..4.

@@ -19,7 +19,8 @@ from accelsim.analytic import DATAFLOW_CODES
 from accelsim.cost import ENERGY_COLUMNS, add_energy_columns, network_summary
 from accelsim.formats import BITS_PER_KB
 from accelsim.network import (COUNT_COLUMNS, LAYER_COLUMNS, PLACEMENT_COLUMNS,
-                              add_placement_columns, closed_form_counts, measured_zero_macs)
+                              add_placement_columns, closed_form_counts, measured_zero_macs,
+                              overflow_possible)
 
 from .space import HARDWARE_COLUMNS, Network, config_of
 
@@ -160,6 +161,10 @@ def summarise(points: pd.DataFrame, frame: pd.DataFrame, network: Network,
     out["latency_ms"] = cost["latency_s"].to_numpy() * 1e3
     out["inferences_per_s"] = batch / cost["latency_s"].to_numpy()
     out["utilization"] = busy / (clocks * pes)
+    # Counted by the cycle engine (empty from the closed form); possible or not, from K and the
+    # widths, in both: fronts leave out points that can overflow (dse.fronts).
+    out["overflows"] = _per_point(frame["overflows"].to_numpy(dtype=np.float64), n)
+    out["overflow_possible"] = _per_point(overflow_possible(frame), n, "max").astype(bool)
     out["energy_per_inference_uj"] = cost["energy_total_pj"].to_numpy() / 1e6 / batch
     for column in ENERGY_COLUMNS + ("energy_saved_zero_gating_pj", "energy_host_pj"):
         out[column.replace("_pj", "_uj")] = cost[column].to_numpy() / 1e6 / batch
@@ -203,8 +208,11 @@ def evaluate(points: pd.DataFrame, networks: list[Network], engine: str = "analy
         per_chunk = max(1, chunk_pairs // len(network.layers))
         for start in range(0, len(group), per_chunk):
             chunk = group.iloc[start:start + per_chunk]
-            frame = (layer_frame(chunk, network) if engine == "analytic"
-                     else cycle_layer_frame(chunk, network))
+            try:
+                frame = (layer_frame(chunk, network) if engine == "analytic"
+                         else cycle_layer_frame(chunk, network))
+            except ValueError as err:  # a layer too large to count: say whose
+                raise ValueError(f"network {network.model!r}: {err}") from None
             results.append(summarise(chunk, frame, network, table))
     summary = pd.concat(results, ignore_index=True)
     order = np.argsort(summary["point_id"].to_numpy(), kind="stable")

@@ -29,6 +29,7 @@ from .results import JOIN_KEY
 from .space import HARDWARE_COLUMNS, NETWORK_COLUMNS
 
 ACCURACY = "top1_err_pct"
+OVERFLOW = "overflow_possible"
 WORKLOAD = ("model", "dataset", "width", "widen")
 RANK_COLUMNS = ("pareto_group", "pareto_objectives", "pareto_filters", "pareto_rank")
 COLLAPSE_COLUMNS = ("equal_points", "point_ids", "variants")
@@ -92,13 +93,18 @@ def group_label(columns, values) -> str:
 
 
 def rank_fronts(frame: pd.DataFrame, objectives: dict[str, str],
-                filters: str = ALL_POINTS) -> Ranked:
+                filters: str = ALL_POINTS, rank_overflowing: bool = False) -> Ranked:
     """Rank every point within its group (module docstring); ``objectives``: {column: sense}.
 
     ``filters`` says which points ``frame`` holds (the dashboard's filters); it is recorded in
-    ``pareto_filters`` with any rule that left points out.
+    ``pareto_filters`` with any rule that left points out.  Points whose accumulators can
+    overflow (``overflow_possible``) are left out unless ``rank_overflowing``: their figures
+    are of a design that may not compute the network's result.
     """
     n = len(frame)
+    safe = np.ones(n, dtype=bool)
+    if OVERFLOW in frame.columns and not rank_overflowing:
+        safe = ~frame[OVERFLOW].fillna(False).astype(bool).to_numpy()
     ranks = np.zeros(n, dtype=np.int64)  # 0: left out
     labels = np.full(n, "", dtype=object)
     used_text = np.full(n, "", dtype=object)
@@ -115,11 +121,21 @@ def rank_fronts(frame: pd.DataFrame, objectives: dict[str, str],
             notes.append(f"{where}{_names(dropped)} unknown for all {len(part):,} points; their "
                          f"fronts rank {_names(used) or 'no objective'} only")
         known = part[list(used)].notna().all(axis=1).to_numpy()
+        rules = []
         if not known.all():
             missing = [c for c in used if part[c].isna().any()]
             notes.append(f"{where}{int((~known).sum()):,} of {len(part):,} points left out of "
                          f"the fronts: {_why(part[~known], missing)}")
-            filter_text[rows] = f"{filters}; {' and '.join(missing)} known"
+            rules.append(f"{' and '.join(missing)} known")
+        if not safe[rows].all():
+            notes.append(f"{where}{int((~safe[rows]).sum()):,} of {len(part):,} points left out "
+                         "of the fronts: their accumulators can overflow (overflow_possible: "
+                         "K x largest activation x largest |weight| beyond acc_bits; "
+                         "--rank-overflowing ranks them)")
+            rules.append("no overflow possible")
+            known = known & safe[rows]
+        if rules:
+            filter_text[rows] = "; ".join([filters] + rules)
         used_text[rows] = objectives_text(used)
         columns = [c for c in group_columns(used) if c in part.columns]
         if not columns:  # a hand-made table without network columns: one group

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from accelsim.formats import ACCURACY_COLUMNS, ACCURACY_DEFAULTS, normalise_dataset
+from accelsim.formats import (ACCURACY_COLUMNS, ACCURACY_DEFAULTS, ALLOWED_BITS,
+                              ALLOWED_BITS_TEXT, normalise_dataset)
 
 JOIN_KEY = ("model", "dataset", "wbits", "abits", "widen", "width", "teacher", "policy")
 PAPER_CSV = Path(__file__).with_name("paper_accuracy.csv")
@@ -65,6 +66,7 @@ def read_accuracy(path: str | os.PathLike) -> pd.DataFrame:
             raise ValueError(f"accuracy CSV {str(path)!r} line {line}: {column}="
                              f"{out[column][bad].iloc[0]!r} is not a number")
         out[column] = numbers
+    _check_ranges(path, out)
     out["wbits"] = out["wbits"].astype(np.int64)
     out["abits"] = out["abits"].astype(np.int64)
     out["width"] = out["width"].astype(float)
@@ -74,6 +76,21 @@ def read_accuracy(path: str | os.PathLike) -> pd.DataFrame:
     out["teacher"] = out["teacher"].map(normalise_teacher)
     out["quantizer"] = out["quantizer"].str.lower().replace("", ACCURACY_DEFAULTS["quantizer"])
     return out
+
+
+def _check_ranges(path: Path, out: pd.DataFrame) -> None:
+    """Widths are allowed widths (2.7 would truncate to 2), width a finite multiplier > 0, the
+    error a percentage: a row outside them is a ValueError naming its line."""
+    rules = (("wbits", lambda v: v.isin(ALLOWED_BITS), f"an allowed width ({ALLOWED_BITS_TEXT})"),
+             ("abits", lambda v: v.isin(ALLOWED_BITS), f"an allowed width ({ALLOWED_BITS_TEXT})"),
+             ("width", lambda v: np.isfinite(v) & (v > 0), "a filter multiplier > 0"),
+             ("top1_err", lambda v: (v >= 0) & (v <= 100), "a top-1 error in % (0..100)"))
+    for column, good, what in rules:
+        bad = ~good(out[column]).to_numpy()
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"accuracy CSV {str(path)!r} line {first + 2}: {column}="
+                             f"{out[column].iloc[first]!r} is not {what}")
 
 
 def paper_accuracy() -> pd.DataFrame:

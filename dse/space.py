@@ -51,13 +51,14 @@ class UsageError(CommandLineError):
 # ----------------------------------------------------------------------------- option values
 
 def parse_values(flag: str, text: str, kind: str = "int", low: float | None = None,
-                 allowed: tuple | None = None, accepts: str = "") -> list:
+                 allowed: tuple | None = None, accepts: str = "",
+                 high: float | None = None) -> list:
     """Parse ``8``, ``4,8,16`` or a range ``4:32:4`` (inclusive, step) / ``4:64:x2`` (geometric).
 
-    ``kind`` is int, float or str; values must be >= ``low`` or in ``allowed``.  Duplicates are
-    dropped, order is kept.  Raises UsageError naming ``flag`` and ``accepts``.
+    ``kind`` is int, float or str; values must lie in ``low``..``high`` or in ``allowed``.
+    Duplicates are dropped, order is kept.  Raises UsageError naming ``flag`` and ``accepts``.
     """
-    accepts = accepts or _describe(kind, low, allowed)
+    accepts = accepts or _describe(kind, low, allowed, high)
     values: list = []
     for token in (part.strip() for part in str(text).split(",")):
         if not token:
@@ -71,15 +72,19 @@ def parse_values(flag: str, text: str, kind: str = "int", low: float | None = No
             raise UsageError(flag, f"{value!r} is not allowed; accepts {accepts}")
         if low is not None and value < low:
             raise UsageError(flag, f"{value!r} is too small; accepts {accepts}")
+        if high is not None and not value <= high:  # also inf, from a float such as 1e400
+            raise UsageError(flag, f"{value!r} is too large; accepts {accepts}")
     return list(dict.fromkeys(values))
 
 
-def _describe(kind: str, low: float | None, allowed: tuple | None) -> str:
+def _describe(kind: str, low: float | None, allowed: tuple | None,
+              high: float | None = None) -> str:
     if allowed is not None:
         what = ", ".join(str(a) for a in allowed)
         return f"one of {what}, or a comma-separated list"
     noun = "integers" if kind == "int" else "numbers"
     bound = f" >= {low:g}" if low is not None else ""
+    bound += f" and <= {high:g}" if high is not None else ""
     return f"{noun}{bound} as a value, a list (4,8,16) or a range (4:32:4, 4:64:x2)"
 
 
@@ -132,7 +137,8 @@ def hardware_values(args) -> dict[str, list]:
             accepts = option.accepts and f"{option.accepts} as a value, a list or a range"
             hardware[option.field] = parse_values(option.flag, text,
                                                   option.kind, low=option.low,
-                                                  allowed=option.allowed, accepts=accepts)
+                                                  allowed=option.allowed, accepts=accepts,
+                                                  high=option.high)
     return hardware
 
 
@@ -197,9 +203,12 @@ def build_networks(model: str | None, trace: str | None, widths: list[float], wi
                 raise UsageError("--trace", f"{err}; accepts our trace CSV or a SCALE-Sim "
                                             "topology") from None
             raise UsageError("--onnx", str(err)) from None
-        return [Network.from_workload(workload, workload.name.lower(), dataset, width, widen,
-                                      "trace")
-                for width in widths for widen in widens]
+        try:
+            return [Network.from_workload(workload, workload.name.lower(), dataset, width,
+                                          widen, "trace")
+                    for width in widths for widen in widens]
+        except ValueError as err:  # the codes of the .npz beside it, or a count too large
+            raise UsageError("--trace" if trace is not None else "--onnx", str(err)) from None
     name = (model or DEFAULT_MODEL).lower()
     if name not in builtin_names():
         raise UsageError("--model", f"unknown model {model!r}; accepts "

@@ -12,22 +12,24 @@ they complete, so a killed sweep keeps them and ``--resume`` computes only the r
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import io
 import json
+import logging
 import math
 import os
+import re
 import sys
-import tempfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import pandas as pd
 
 from accelsim import cli
 from accelsim.cost import load_table, run_notes
-from accelsim.fileio import write_atomic
-from accelsim.formats import COLUMNS, metric_sense, normalise_dataset
+from accelsim.fileio import unwritable, write_atomic
+from accelsim.formats import COLUMNS, MAX_WIDTH, metric_sense, normalise_dataset
 from accelsim.graph import parse_shape
 from accelsim.proc import die_with_parent
 from accelsim.workload import WIDEN_CHOICES, builtin_names
@@ -58,6 +60,9 @@ DEFAULT_OBJECTIVES = "accuracy,energy,area,latency"
 ENDS_TEXT = {"fp32": "first conv and FC fp32 (WRPN)", "quantized": "first conv and FC quantized",
              "trace": "layer widths from the trace"}
 CONNECT_TIMEOUT = "10s"  # to a Dask scheduler given by address
+CLOSE_TIMEOUT_S = 10
+# More worker processes than this would be a typo, not a machine (dask-local starts them all).
+MAX_WORKERS = 256
 
 
 # ----------------------------------------------------------------------------- the command line
@@ -82,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--dataset", default="cifar10",
                      help="data set(s): cifar10, fashion-mnist shape a built-in model's input; "
                           "for a trace only a label for the accuracy join")
-    net.add_argument("--width", default="1", help="filter multiplier of every layer")
+    net.add_argument("--width", default="1", help=f"filter multiplier of every layer, > 0 and "
+                                                  f"<= {MAX_WIDTH}")
     net.add_argument("--widen", default="none", help="none, first30 (the paper's WRPN: first "
                                                      "third of the layers x2) and/or all")
     net.add_argument("--teacher", default="none",
@@ -98,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Pareto objectives: " + ", ".join(OBJECTIVE_ALIASES)
                           + ", or any output column as COLUMN:min|max; fronts compare one data "
                             "set with accuracy, one workload without")
+    run.add_argument("--rank-overflowing", action="store_true",
+                     help="rank designs whose accumulators can overflow on the fronts too "
+                          "(default: they are left off, flagged in overflow_possible, and the "
+                          "run says how many)")
     run.add_argument("--out", default=None,
                      help="directory for sweep.csv and pareto.csv (default ./sweep-results for "
                           "a sweep; one point prints only, unless --out is given)")
@@ -108,9 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="local (processes on this machine), dask-local (a distributed."
                           "LocalCluster) or a Dask scheduler address tcp://host:8786")
     run.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                     help="processes for local / dask-local")
+                     help=f"processes for local / dask-local, 1..{MAX_WORKERS}")
     run.add_argument("--chunk-points", type=int, default=0,
-                     help="points per task (0: about 250k point x layer pairs per task)")
+                     help=f"points per task, 0..{MAX_POINTS:,} (0: about 250k point x layer "
+                          "pairs per task)")
     run.add_argument("--progress", default="auto", choices=("auto", "on", "off"),
                      help="progress bar (auto: on a terminal)")
     run.add_argument("--columns", action="store_true",
@@ -132,8 +143,8 @@ def space_from_args(args: argparse.Namespace) -> DesignSpace:
             input_shape = parse_shape(args.input, flag="")
         except ValueError as err:
             raise UsageError("--input", str(err)) from None
-    widths = parse_values("--width", args.width, "float", low=1e-9,
-                          accepts="filter multipliers > 0 (1, 2, 1:3:0.5)")
+    widths = parse_values("--width", args.width, "float", low=1e-9, high=MAX_WIDTH,
+                          accepts=f"filter multipliers > 0 and <= {MAX_WIDTH} (1, 2, 1:3:0.5)")
     widens = parse_values("--widen", args.widen, "str", allowed=WIDEN_CHOICES)
     teachers = [results.normalise_teacher(t)
                 for t in parse_values("--teacher", args.teacher, "str")]
@@ -162,8 +173,9 @@ def columns_help() -> str:
     return "\n".join(lines)
 
 
-def parse_objectives(text: str, columns) -> dict[str, str]:
-    """``accuracy,energy,latency_ms:min`` -> {column: sense}; columns: the output's columns."""
+def parse_objectives(text: str, columns, text_columns=()) -> dict[str, str]:
+    """``accuracy,energy,latency_ms:min`` -> {column: sense}; columns: the output's columns,
+    ``text_columns`` those of them that hold text (a front ranks numbers only)."""
     objectives: dict[str, str] = {}
     for token in (t.strip() for t in text.split(",")):
         name, _, sense = token.partition(":")
@@ -175,6 +187,9 @@ def parse_objectives(text: str, columns) -> dict[str, str]:
             raise UsageError("--objectives", f"unknown objective {token!r}; accepts "
                              f"{', '.join(OBJECTIVE_ALIASES)} or an output column as "
                              "COLUMN:min|max")
+        if column in text_columns:
+            raise UsageError("--objectives", f"{name!r} holds text, not numbers; a front ranks "
+                             "numeric columns (python -m dse.sweep --columns lists them)")
         sense = (sense or metric_sense(column)).lower()
         if sense not in ("min", "max"):
             raise UsageError("--objectives", f"{token!r}: the sense after ':' is min or max")
@@ -182,24 +197,56 @@ def parse_objectives(text: str, columns) -> dict[str, str]:
     return objectives
 
 
+SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ucx)://(?P<host>[^/:\[\]]+|\[[0-9a-fA-F:.]+\])"
+                               r":(?P<port>\d{1,5})")
+HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
 def parse_scheduler(text: str) -> str:
-    if text in ("local", "dask-local") or text.startswith(("tcp://", "tls://", "ucx://")):
+    """local, dask-local, or a scheduler address whose host and port are well formed (Dask's
+    own parser fails on ``notahost..:99999`` with a UnicodeError from deep inside)."""
+    if text in ("local", "dask-local"):
         return text
-    raise UsageError("--scheduler", f"{text!r}: accepts local, dask-local or a Dask scheduler "
-                                    "address such as tcp://host:8786")
+    accepts = "accepts local, dask-local or a Dask scheduler address such as tcp://host:8786"
+    found = SCHEDULER_ADDRESS.fullmatch(text)
+    if found is None:
+        raise UsageError("--scheduler", f"{text[:80]!r}: {accepts}")
+    host, port = found["host"], int(found["port"])
+    if not host.startswith("[") and not all(HOST_LABEL.fullmatch(label)
+                                            for label in host.split(".")):
+        raise UsageError("--scheduler", f"{text[:80]!r}: {host[:80]!r} is not a host name or "
+                                        f"address; {accepts}")
+    if not 1 <= port <= 65535:
+        raise UsageError("--scheduler", f"{text[:80]!r}: port {port} is not 1..65535; {accepts}")
+    return text
 
 
 def prepare_out(out: str) -> Path:
-    """Create --out if needed and prove it writable, without leaving a file behind."""
-    path = Path(out)
+    """--out as a path, refused now if it cannot be written; nothing is created until the
+    sweep runs (``lock_out``), so that bad input leaves no folder behind."""
+    why = unwritable(out, folder=True)
+    if why is not None:
+        raise UsageError("--out", f"{out!r} {why}; accepts a writable directory")
+    return Path(out)
+
+
+def lock_out(out: Path) -> int:
+    """Create --out and hold an exclusive lock on it for the rest of the process: two sweeps
+    writing one journal (two --resume runs at once) would duplicate or lose points.  Returns
+    the descriptor that holds the lock (the kernel drops it when the process ends)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out, os.O_RDONLY)
     except OSError as err:
-        raise UsageError("--out", f"cannot write to {out!r} ({err.strerror or err}); accepts a "
-                                  "writable directory") from None
-    return path
+        raise UsageError("--out", f"cannot write to {str(out)!r} ({err.strerror or err}); "
+                                  "accepts a writable directory") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UsageError("--out", f"{str(out)!r} is in use by another python -m dse.sweep; "
+                                  "wait for it to finish, or give another --out") from None
+    return fd
 
 
 # ----------------------------------------------------------------------------- running points
@@ -237,7 +284,19 @@ def run_points(points: pd.DataFrame, networks, engine: str, scheduler: str, work
 
 def _run_dask(chunks, networks, engine: str, scheduler: str, workers: int, on_done,
               table) -> None:
-    from distributed import Client, LocalCluster, as_completed as dask_completed
+    # Distributed logs a lost connection as tracebacks of its own on stderr; the sweep reports
+    # it as one line instead, so that logging is off (ERROR and below) while it runs.
+    previous = logging.root.manager.disable
+    logging.disable(logging.ERROR)
+    try:
+        _dask_sweep(chunks, networks, engine, scheduler, workers, on_done, table)
+    finally:
+        logging.disable(previous)
+
+
+def _dask_sweep(chunks, networks, engine: str, scheduler: str, workers: int, on_done,
+                table) -> None:
+    from distributed import Client, KilledWorker, LocalCluster, as_completed as dask_completed
 
     cluster = None
     try:
@@ -247,7 +306,7 @@ def _run_dask(chunks, networks, engine: str, scheduler: str, workers: int, on_do
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)
-    except OSError as err:
+    except (OSError, ValueError) as err:
         raise UsageError("--scheduler", f"cannot reach {scheduler!r} ({err}); accepts local, "
                                         "dask-local or a running scheduler's address") from None
     try:
@@ -256,10 +315,19 @@ def _run_dask(chunks, networks, engine: str, scheduler: str, workers: int, on_do
                    for chunk in chunks]
         for future in dask_completed(futures):
             on_done(future.result())
+    except (OSError, CancelledError, KilledWorker) as err:
+        # the scheduler or its workers died mid-sweep: what finished is journalled
+        detail = " ".join(str(err).split())[:200] or "no detail"
+        raise UsageError("--scheduler", f"lost {scheduler!r} mid-sweep ({type(err).__name__}: "
+                                        f"{detail}); finished points stay in the journal: "
+                                        "rerun with --resume") from None
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        try:
+            client.close(timeout=CLOSE_TIMEOUT_S)
+            if cluster is not None:
+                cluster.close(timeout=CLOSE_TIMEOUT_S)
+        except (OSError, CancelledError):
+            pass  # closing what already died
 
 
 # ----------------------------------------------------------------------------- the journal
@@ -291,28 +359,44 @@ def journal_record(frame: pd.DataFrame) -> str:
                        "rows": [list(row) for row in zip(*data)]}) + "\n"
 
 
-def read_journal(path: Path, sweep_id: str) -> pd.DataFrame | None:
-    """The points a journal holds (None if it is from another sweep); a torn last line is
-    dropped."""
-    frames = []
-    with open(path) as handle:
-        lines = handle.read().split("\n")
+def read_journal(path: Path, sweep_id: str) -> tuple[pd.DataFrame, int] | None:
+    """The points a journal holds and how many of its records could not be read (None if it
+    is from another sweep).
+
+    A record is dropped, and its points computed again, when its line is torn (a kill
+    mid-write), not JSON, or not a table of this version's columns (hand-edited, or damaged on
+    disk); a point held twice (two runs that once shared --out) is kept once."""
     try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().split("\n")
         header = json.loads(lines[0])
-    except json.JSONDecodeError:
+    except (OSError, json.JSONDecodeError) as err:
+        raise UsageError("--resume", f"the journal {str(path)!r} cannot be read ({err}); "
+                                     "delete it to start the sweep afresh") from None
+    if not isinstance(header, dict) or header.get("sweep") != sweep_id:
         return None
-    if header.get("sweep") != sweep_id:
-        return None
+    frames, dropped = [], 0
     for line in lines[1:]:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
+        if not line.strip():
             continue
-        frame = pd.DataFrame(record["rows"], columns=record["columns"])
-        frames.append(frame.astype(dict(zip(record["columns"], record["dtypes"]))))
+        try:
+            frames.append(_journal_frame(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError):
+            dropped += 1
     if not frames:
-        return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame(), dropped
+    kept = pd.concat(frames, ignore_index=True).drop_duplicates("point_id", keep="first")
+    return kept.reset_index(drop=True), dropped
+
+
+def _journal_frame(record) -> pd.DataFrame:
+    """One journal record as the frame it was written from; ValueError if it is not one."""
+    columns, dtypes, rows = record["columns"], record["dtypes"], record["rows"]
+    if (not isinstance(columns, list) or "point_id" not in columns
+            or len(dtypes) != len(columns) or not all(len(row) == len(columns) for row in rows)):
+        raise ValueError("not a journal record")
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype(dict(zip(columns, dtypes)))
 
 
 class Journal:
@@ -333,6 +417,7 @@ class Journal:
 
     def append(self, frame: pd.DataFrame) -> None:
         if self.handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.handle = open(self.path, "w" if self.fresh else "a")
             if self.fresh:
                 self._write(json.dumps({"sweep": self.sweep_id}) + "\n")
@@ -345,13 +430,14 @@ class Journal:
 
 # ----------------------------------------------------------------------------- outputs
 
-def finish(frame: pd.DataFrame, objectives: dict[str, str], accuracy_paths) -> fronts.Ranked:
+def finish(frame: pd.DataFrame, objectives: dict[str, str], accuracy_paths,
+           rank_overflowing: bool = False) -> fronts.Ranked:
     """Join accuracy, then rank every point within its group (``dse.fronts``)."""
     frame = results.join_accuracy(frame, results.accuracy_table(accuracy_paths))
     for column in objectives:
         if column not in frame.columns:
             raise UsageError("--objectives", f"{column!r} is not an output column")
-    return fronts.rank_fronts(frame, objectives)
+    return fronts.rank_fronts(frame, objectives, rank_overflowing=rank_overflowing)
 
 
 def write_outputs(out: Path, ranked: fronts.Ranked, formats: list[str]) -> list[Path]:
@@ -404,6 +490,8 @@ def format_point(row: pd.Series) -> str:
         ("total cycles", "total_cycles", ",d"), ("latency", "latency_ms", ".4f", "ms"),
         ("throughput", "inferences_per_s", ",.1f", "inferences/s"),
         ("utilisation", "utilization", ".2%"),
+        ("accumulator overflows", "overflows", ",.0f"),
+        ("  overflow possible", "overflow_possible", ""),
         ("MACs per inference", "macs_per_inference", ",d"),
         ("energy per inference", "energy_per_inference_uj", ".3f", "uJ"),
     ] + [(f"  {part}", f"energy_{part}_uj", ".3f", "uJ")
@@ -446,7 +534,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into head & co.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        cli.quiet_stdout()
         return 141
 
 
@@ -462,13 +550,16 @@ def _main(argv) -> int:
                          "the sweep")
     scheduler = parse_scheduler(args.scheduler)
     formats = parse_values("--format", args.format, "str", allowed=FORMATS)
-    if args.workers < 1:
-        raise UsageError("--workers", f"{args.workers}: accepts an integer >= 1")
-    if args.chunk_points < 0:
-        raise UsageError("--chunk-points", f"{args.chunk_points}: accepts an integer >= 0")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise UsageError("--workers", f"{args.workers}: accepts an integer in 1..{MAX_WORKERS}")
+    if not 0 <= args.chunk_points <= MAX_POINTS:
+        raise UsageError("--chunk-points", f"{args.chunk_points}: accepts an integer in "
+                                           f"0..{MAX_POINTS}")
     for path in args.accuracy:
         try:
-            results.read_accuracy(path)
+            if results.read_accuracy(path).empty:
+                raise ValueError(f"accuracy CSV {str(path)!r} has a header but no rows: nothing "
+                                 "to join")
         except ValueError as err:
             raise UsageError("--accuracy", str(err)) from None
     try:
@@ -479,19 +570,56 @@ def _main(argv) -> int:
     check_configs(points)
     # One analytic point (milliseconds) names every output column, to check --objectives now
     # rather than after a long sweep.
-    columns = set(evaluate(points.iloc[:1], space.networks, "analytic", table).columns)
-    objectives = parse_objectives(args.objectives, columns | set(results.RESULT_COLUMNS))
+    probe = _evaluated(evaluate, points.iloc[:1], space.networks, "analytic", table)
+    probe = results.join_accuracy(probe)
+    text_columns = {c for c in probe.columns if not pd.api.types.is_numeric_dtype(probe[c])}
+    objectives = parse_objectives(args.objectives, set(probe.columns), text_columns)
     single = len(points) == 1
     engine = args.engine if args.engine != "auto" else ("cycle" if single else "analytic")
     out = prepare_out(args.out or "sweep-results") if (args.out or not single) else None
-
     sweep_id = fingerprint(args, engine)
+    if out is None:
+        return _run(args, space, points, engine, scheduler, table, objectives, formats,
+                    single, None, sweep_id)
+    created = not out.exists()
+    lock = lock_out(out)
+    try:
+        return _run(args, space, points, engine, scheduler, table, objectives, formats, single,
+                    out, sweep_id)
+    except cli.UsageError:
+        # bad input found only while running (a point whose counts overflow): leave no folder
+        # this run made and found empty
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    finally:
+        os.close(lock)
+
+
+def _evaluated(function, *args):
+    """``function(*args)`` with the simulator's ValueError (a layer too large to count, a
+    trace's codes the cycle engine refuses) as one line naming the network and layer."""
+    try:
+        return function(*args)
+    except cli.UsageError:
+        raise
+    except ValueError as err:
+        raise UsageError("the design space", str(err)) from None
+
+
+def _run(args, space, points, engine, scheduler, table, objectives, formats, single, out,
+         sweep_id) -> int:
+    """Evaluate the points not yet journalled, then rank and write (the sweep proper)."""
     done = []
     if out is not None and args.resume and (out / JOURNAL).is_file():
-        kept = read_journal(out / JOURNAL, sweep_id)
-        if kept is None:
+        found = read_journal(out / JOURNAL, sweep_id)
+        if found is None:
             raise UsageError("--resume", f"the journal in {str(out)!r} is from a different sweep; "
                                          "accepts the same options as the interrupted run")
+        kept, dropped = found
+        if dropped:
+            print(f"dse.sweep: note: {dropped} unreadable record(s) of the journal dropped; "
+                  "their points are computed again")
         if len(kept):
             kept = kept[kept["point_id"].isin(points["point_id"])]
             done.append(kept)
@@ -512,14 +640,15 @@ def _main(argv) -> int:
             done.append(frame)
             bar.update(len(frame))
         try:
-            run_points(points, space.networks, engine, scheduler, args.workers, chunk, on_done,
-                       table)
+            _evaluated(run_points, points, space.networks, engine, scheduler, args.workers,
+                       chunk, on_done, table)
         finally:
             if journal is not None:
                 journal.close()
 
     frame = pd.concat(done, ignore_index=True).sort_values("point_id", kind="stable")
-    ranked = finish(frame.reset_index(drop=True), objectives, args.accuracy)
+    ranked = finish(frame.reset_index(drop=True), objectives, args.accuracy,
+                    args.rank_overflowing)
     if single:
         print(format_point(ranked.frame.iloc[0]))
     if out is not None:

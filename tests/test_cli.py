@@ -3,7 +3,11 @@ in python -m accelsim, accelsim.cost, dse.sweep and dashboards.app; --help state
 once; --table and the memory options work on every command that prices a run."""
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,6 +18,7 @@ from accelsim import cli
 from accelsim.cost import TABLE_PATH, report
 from dashboards import app as dash_app
 
+ROOT = Path(__file__).resolve().parents[1]
 PARSERS = {"accelsim": accelsim_main.build_parser, "accelsim.cost": report.build_parser,
            "dse.sweep": sweep.build_parser, "dashboards.app": dash_app.build_parser}
 SHARED = ("--rows", "--cols", "--dataflow", "--acc-bits", "--wide-layers", "--sram-kb",
@@ -110,3 +115,21 @@ def test_cost_model_switches_shape_the_dashboards_start_up_sweep():
                                quantize_ends=args.quantize_ends)
     assert set(sweep["wide_layers"]) == {"host", "passes"}
     assert set(sweep["between_layers"]) == {"dram"} and set(sweep["ends"]) == {"quantized"}
+
+
+def test_output_piped_into_head_ends_quietly(tmp_path):
+    """``python -m accelsim ... | head``: the reader leaves early; no BrokenPipeError."""
+    rows = "".join(f"c{i},8,8,3,3,3,4,1,1,2,8\n" for i in range(3000))
+    trace = tmp_path / "long.csv"       # a table of 3,000 rows: far beyond a pipe's 64 kB
+    trace.write_text("layer,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,pad,"
+                     "wbits,abits\n" + rows)
+    proc = subprocess.Popen([sys.executable, "-m", "accelsim", "--trace", str(trace),
+                             "--engine", "analytic"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            cwd=tmp_path)
+    proc.stdout.readline()
+    proc.stdout.close()        # what head does after its lines
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert proc.returncode == 141, (proc.returncode, err)   # 128 + SIGPIPE, as a shell says

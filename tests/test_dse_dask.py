@@ -1,10 +1,15 @@
 """The sweep on a real Dask cluster (distributed.LocalCluster on loopback) equals the local run."""
 
-import pytest
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import distributed  # a declared dependency (dask[distributed]): absent, this module fails
 
 import dse.sweep as sweep
-
-distributed = pytest.importorskip("distributed")  # a declared dependency; fails loudly if absent
 
 ARGS = ["--model", "resnet20", "--rows", "4,8,16", "--cols", "8,16", "--wbits", "2,8",
         "--abits", "8", "--dataflow", "os,ws", "--chunk-points", "5", "--progress", "off"]
@@ -33,4 +38,60 @@ def test_unreachable_scheduler_is_a_usage_error(tmp_path, capsys, monkeypatch):
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--scheduler" in err
-    assert not any((tmp_path / "o").iterdir())  # no journal, no partial file
+    assert not (tmp_path / "o").exists()  # no folder, no journal, no partial file
+
+
+# ----------------------------------------------------------------------------- kills
+
+ROOT = Path(__file__).resolve().parents[1]
+SLOW = ["--model", "resnet20", "--rows", "4,8,16,32", "--cols", "4,8", "--engine", "cycle",
+        "--chunk-points", "1", "--progress", "off"]
+CLUSTER = """
+import time
+from distributed import LocalCluster
+if __name__ == "__main__":
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address=None)
+    print(cluster.scheduler_address, flush=True)
+    while True:
+        time.sleep(1)
+"""
+
+
+def env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def wait_for(condition, proc, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, f"ended before {what}"
+        assert time.monotonic() < deadline, f"{what} never came"
+        time.sleep(0.05)
+
+
+def test_a_scheduler_killed_mid_sweep_is_one_line_and_resume_finishes(tmp_path):
+    (tmp_path / "cluster.py").write_text(CLUSTER)
+    cluster = subprocess.Popen([sys.executable, "cluster.py"], cwd=tmp_path, env=env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               start_new_session=True)
+    try:
+        address = cluster.stdout.readline().strip()
+        assert address.startswith("tcp://127.0.0.1:")
+        out = tmp_path / "out"
+        sweep_proc = subprocess.Popen(
+            [sys.executable, "-m", "dse.sweep", *SLOW, "--scheduler", address, "--out", str(out)],
+            cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: (out / sweep.JOURNAL).is_file(), sweep_proc, "a journalled chunk")
+    finally:
+        os.killpg(cluster.pid, signal.SIGKILL)   # the scheduler and its worker, mid-sweep
+        cluster.wait()
+    err = sweep_proc.communicate(timeout=120)[1]
+    assert sweep_proc.returncode == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "--scheduler" in lines[0] and "--resume" in lines[0], err
+    assert "Traceback" not in err
+    assert sweep.main(SLOW + ["--workers", "1", "--out", str(out), "--resume"]) == 0
+    assert sweep.main(SLOW + ["--workers", "1", "--out", str(tmp_path / "straight")]) == 0
+    for table in ("sweep.csv", "pareto.csv"):
+        assert (out / table).read_text() == (tmp_path / "straight" / table).read_text()

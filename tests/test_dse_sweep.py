@@ -13,6 +13,7 @@ import pytest
 
 import dse.sweep as sweep
 from accelsim import ArrayConfig, simulate_network
+from processes import children, survivors
 from accelsim.cost import network_summary
 from dse.pareto import brute_force_ranks
 from dse.space import UsageError, parse_values
@@ -140,25 +141,32 @@ def test_local_processes_equal_one_process(tmp_path):
     assert _csv(tmp_path / "one" / "sweep.csv") == _csv(tmp_path / "two" / "sweep.csv")
 
 
+def interrupt_at_chunk(monkeypatch, chunk: int):
+    """Make the sweep's ``chunk``-th chunk (the one-point probe not counted) raise Ctrl-C;
+    returns the real evaluate."""
+    real, calls = sweep.evaluate, []
+
+    def interrupted(points, *rest):
+        if len(points) > 1:
+            calls.append(len(points))
+            if len(calls) == chunk:
+                raise KeyboardInterrupt
+        return real(points, *rest)
+
+    monkeypatch.setattr(sweep, "evaluate", interrupted)
+    return real
+
+
 def test_resume_after_interrupt_equals_straight_run(tmp_path, monkeypatch):
     straight, broken = tmp_path / "straight", tmp_path / "broken"
     args = SMALL + ["--chunk-points", "7"]
     assert sweep.main(args + ["--out", str(straight)]) == 0
     real = sweep.evaluate
-    calls = []
-
-    def interrupted(points, *rest):
-        if len(points) > 1:
-            calls.append(len(points))
-            if len(calls) == 3:
-                raise KeyboardInterrupt
-        return real(points, *rest)
-
-    monkeypatch.setattr(sweep, "evaluate", interrupted)
+    interrupt_at_chunk(monkeypatch, 3)
     assert sweep.main(args + ["--out", str(broken)]) == 130
     assert not (broken / "sweep.csv").exists()
     assert len((broken / sweep.JOURNAL).read_text().splitlines()) == 1 + 2  # header + 2 chunks
-    calls.clear()
+    calls = []
     monkeypatch.setattr(sweep, "evaluate", lambda p, *r: calls.append(len(p)) or real(p, *r))
     assert sweep.main(args + ["--out", str(broken), "--resume"]) == 0
     # only the points the journal did not hold, plus the one-point probe of the output columns
@@ -173,6 +181,78 @@ def test_resume_refuses_another_sweeps_journal(tmp_path, capsys):
     (out / sweep.JOURNAL).write_text(json.dumps({"sweep": "someone-else"}) + "\n")
     assert sweep.main(SMALL + ["--out", str(out), "--resume"]) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_a_damaged_journal_loses_only_its_damaged_records(tmp_path, capsys, monkeypatch):
+    straight, damaged = tmp_path / "straight", tmp_path / "damaged"
+    args = SMALL + ["--chunk-points", "5"]
+    assert sweep.main(args + ["--out", str(straight)]) == 0
+    real = interrupt_at_chunk(monkeypatch, 5)
+    assert sweep.main(args + ["--out", str(damaged)]) == 130
+    monkeypatch.setattr(sweep, "evaluate", real)
+    journal = damaged / sweep.JOURNAL
+    header, *records = journal.read_text().splitlines()
+    assert len(records) == 4
+    wrong_columns = json.dumps({"columns": ["point_id", "x"], "dtypes": ["int64"],
+                                "rows": [[1, 2]]})
+    # garbage, a record of another version's shape, a duplicate (two runs once shared --out),
+    # a truncated record, binary noise and a torn last line
+    journal.write_text("\n".join([header, records[0], "{not json", wrong_columns, records[1],
+                                   records[1], records[2][:40], "\x00\xff\xfe", records[3],
+                                   records[3][:-10]]))
+    capsys.readouterr()
+    assert sweep.main(args + ["--out", str(damaged), "--resume"]) == 0
+    assert "unreadable record(s) of the journal dropped" in capsys.readouterr().out
+    assert _csv(damaged / "sweep.csv") == _csv(straight / "sweep.csv")
+    assert _csv(damaged / "pareto.csv") == _csv(straight / "pareto.csv")
+
+
+def test_a_journal_whose_header_is_unreadable_is_one_line(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / sweep.JOURNAL).write_bytes(b"\x00\xffnot a journal\n")
+    assert sweep.main(SMALL + ["--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--resume" in err and "delete it" in err
+
+
+def test_two_sweeps_never_share_an_out_folder(tmp_path, capsys):
+    """A running sweep holds --out; a second one (two --resume at once) is refused, naming it."""
+    import fcntl
+    out = tmp_path / "o"
+    assert sweep.main(SMALL + ["--out", str(out)]) == 0
+    before = _csv(out / "sweep.csv")
+    holder = os.open(out, os.O_RDONLY)   # what a running sweep holds: dse.sweep.lock_out
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        assert sweep.main(SMALL + ["--out", str(out), "--resume"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--out" in err and "in use" in err
+    finally:
+        os.close(holder)
+    assert _csv(out / "sweep.csv") == before
+    assert sweep.main(SMALL + ["--out", str(out), "--resume"]) == 0   # free again
+
+
+def test_the_lock_is_held_by_a_running_sweep(tmp_path):
+    """A real sweep process holds the lock while it runs: a second process is refused."""
+    args = ["--model", "resnet20", "--rows", "4,8,16,32", "--cols", "4,8,16", "--engine",
+            "cycle", "--progress", "off", "--workers", "1"]   # ~10 s: outlasts the second's start
+    out = tmp_path / "o"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    first = subprocess.Popen([sys.executable, "-m", "dse.sweep", *args, "--out", str(out)],
+                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while not (out / sweep.JOURNAL).exists():
+            assert first.poll() is None and time.time() < deadline
+            time.sleep(0.02)
+        second = subprocess.run([sys.executable, "-m", "dse.sweep", *args, "--out", str(out),
+                                 "--resume"], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert second.returncode == 2 and "in use" in second.stderr, second.stderr
+    finally:
+        first.kill()
+        first.wait()
 
 
 def test_killed_sweep_keeps_finished_points(tmp_path):
@@ -218,8 +298,9 @@ BAD = [
     (["--sram-kb", "0"], "--sram-kb"),
     (["--bogus"], "--bogus"),
     (["--rows", "1:100000000"], "--rows"),                       # a range too long to hold
-    # with the --rows 8,16 every case gets: 2 x 20,000 x 16 x 16 = 10.24 M points
-    (["--cols", "1:20000", "--wbits", "1:16", "--abits", "1:16"], "the options"),
+    # with the --rows 8,16 every case gets: 2 x 1,024 x 16 x 16 x 47 = 24.6 M points
+    (["--cols", "1:1024", "--wbits", "1:16", "--abits", "1:16", "--acc-bits", "2:48"],
+     "the options"),
     (["--dataset", "imagenet"], "--dataset"),
 ]
 
@@ -306,3 +387,26 @@ def test_cost_switches_are_sweep_axes(tmp_path):
     with pytest.raises(UsageError, match="--quantize-ends"):
         sweep.space_from_args(sweep.build_parser().parse_args(
             ["--trace", str(ROOT / "README.md"), "--quantize-ends"]))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("scheduler", ["local", "dask-local"])
+def test_no_worker_outlives_a_killed_sweep(tmp_path, scheduler):
+    """kill -9 of a sweep with worker processes: none lives on computing for nobody."""
+    out = tmp_path / "out"
+    args = ["--model", "resnet20", "--rows", "4,8,16,32", "--cols", "4,8", "--engine", "cycle",
+            "--chunk-points", "1", "--progress", "off", "--scheduler", scheduler,
+            "--workers", "2", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+    proc = subprocess.Popen([sys.executable, "-m", "dse.sweep", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (out / sweep.JOURNAL).is_file():
+        assert proc.poll() is None and time.monotonic() < deadline, "no chunk was journalled"
+        time.sleep(0.05)
+    workers = children(proc.pid)
+    assert len(workers) >= 2, "no worker processes to watch"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    alive = survivors(workers)
+    assert not alive, f"processes {alive} outlived their killed sweep"

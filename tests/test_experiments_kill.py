@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from processes import children, survivors
+
 ROOT = Path(__file__).resolve().parents[1]
 # Files whose every byte must match; runs.csv and history.csv match but for their timings.
 EXACT = ("accuracy.csv", "footprint.csv", "compute_cost.csv", "paper_cost.csv", "pe_cost.txt",
@@ -81,15 +83,9 @@ def test_no_worker_outlives_a_killed_parallel_reproduction(tmp_path):
     while not list(out.glob("runs/*/train.log")):
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
-    workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)],
-                                              capture_output=True, text=True).stdout.split()]
+    workers = children(proc.pid)
     assert workers, "no worker processes to watch"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    deadline = time.monotonic() + 10
-    alive = workers
-    while alive and time.monotonic() < deadline:
-        alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()
-                 and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
-        time.sleep(0.1)
+    alive = survivors(workers)
     assert not alive, f"workers {alive} outlived their killed parent"

@@ -11,7 +11,9 @@ COUNTS = ["folds", "clocks", "cycles", "macs", "busy_pe_cycles", "ifmap_sram_rea
 
 
 def scalesim_network_cycles(net, rows, cols, dataflow, batch=1):
-    """SCALE-Sim 3.0.0's per-layer compute cycles (folds x per-fold - 1), summed."""
+    """SCALE-Sim 3.0.0's compute-cycle formula (folds x per-fold - 1, DESIGN.md), summed: the
+    formula as documented, over more shapes than SCALE-Sim can run in CI.  What SCALE-Sim
+    itself measures is tests/data/scalesim_cycles.csv (tests/test_scalesim_reference.py)."""
     total = 0
     for layer in net.layers:
         m, n, k = layer.gemm(batch)

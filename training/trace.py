@@ -35,6 +35,7 @@ import torch
 import torch.nn as nn
 
 from accelsim.cli import ArgumentParser
+from accelsim.fileio import unwritable
 from accelsim.formats import ALLOWED_BITS, ALLOWED_BITS_TEXT
 from accelsim.graph import GraphError, conv_row, gemm_row, parse_shape
 from accelsim.workload import (Layer, Workload, im2col, weights_to_gemm, write_atomic,
@@ -185,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         for flag, bits in (("--wbits", args.wbits), ("--abits", args.abits)):
             if bits not in ALLOWED_BITS:
                 raise ValueError(f"{flag} {bits}: allowed widths are {ALLOWED_BITS_TEXT}")
+        why = unwritable(args.out)  # before tracing, which may take a while
+        if why:
+            raise ValueError(f"--out {args.out!r} {why}; accepts a CSV file to write")
         if args.module:
             model, name = instantiate(args.module), args.module.rpartition(":")[2]
         else:
@@ -192,7 +196,11 @@ def main(argv: list[str] | None = None) -> int:
                 model, name = models.build(args.model), args.model
         workload = from_module(model, torch.zeros(shape), name=name,
                                wbits=args.wbits, abits=args.abits, host_ops=not args.no_host)
-        write_trace(workload, args.out)
+        try:
+            write_trace(workload, args.out)
+        except OSError as err:  # named by the flag, not by the temporary file beside it
+            raise ValueError(f"--out {args.out!r}: cannot be written ({err.strerror or err})"
+                             ) from None
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from accelsim.cli import ArgumentParser, UsageError
 from accelsim.formats import (ACCURACY_COLUMNS, ACCURACY_COLUMNS_V1, ACCURACY_DEFAULTS,
-                              ALLOWED_BITS, ALLOWED_BITS_TEXT)
+                              ALLOWED_BITS, ALLOWED_BITS_TEXT, MAX_WIDTH)
 from accelsim.policy import read_policy
 from accelsim.fileio import unwritable, write_atomic
 
@@ -207,7 +207,7 @@ CHECKPOINT_ERRORS = (OSError, RuntimeError, KeyError, TypeError, AttributeError,
 
 # Bounds of the numeric options (stated in --help): beyond them a run cannot fit in memory, a
 # seed overflows torch's generators, or the number means nothing.
-BOUNDS = {"width": (0, 16), "batch_size": (1, 65_536), "eval_batch_size": (1, 65_536),
+BOUNDS = {"width": (0, MAX_WIDTH), "batch_size": (1, 65_536), "eval_batch_size": (1, 65_536),
           "epochs": (1, 100_000), "lr": (0, 10), "weight_decay": (0, 1),
           "subset": (1, 1_000_000_000), "seed": (0, 2 ** 32 - 1)}
 OPEN_BELOW = ("width", "lr")  # must be above their lower bound, not equal to it

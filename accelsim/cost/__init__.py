@@ -92,7 +92,8 @@ def _read_entries(path: Path) -> list[tuple[str, object, str, str]]:
         try:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as error:
-            raise ValueError(f"{path}: not valid YAML ({error})") from None
+            detail = " ".join(str(error).split())  # PyYAML's message spans lines
+            raise ValueError(f"{path}: not valid YAML ({detail})") from None
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping of name -> value or "
                              f"name -> {{value, unit, source}}")
@@ -125,8 +126,14 @@ def load_table(path: str | Path | None = None) -> TechTable:
         return _default_table()
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"constants table {str(path)!r}: no such file")
-    return _build_table(path, _read_entries(path), required=_default_table().values.keys())
+        raise ValueError(f"constants table {str(path)!r}: "
+                         + ("a folder, not a file" if path.is_dir() else "no such file"))
+    try:
+        entries = _read_entries(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise ValueError(f"constants table {str(path)!r}: cannot be read as text ({err})"
+                         ) from None
+    return _build_table(path, entries, required=_default_table().values.keys())
 
 
 @lru_cache(maxsize=1)

@@ -185,18 +185,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        table = load_table(args.table)
+        try:
+            table = load_table(args.table)
+        except ValueError as error:
+            raise cli.UsageError(f"--table: {error}") from None
         if not (args.compare or args.tpu_v1 or args.show_table):
             parser.error("give --compare WxA [WxA ...], --tpu-v1 or --show-table")
         if args.show_table:
             with pd.option_context("display.max_colwidth", 200, "display.width", 250):
                 print(table.frame().to_string(index=False))
         if args.compare:
-            print(compare_text(args.compare, base=cli.config_from_args(args), model=args.model,
-                               table=table, quantize_ends=args.quantize_ends))
+            base = cli.config_from_args(args)
+            for spec in args.compare:
+                try:
+                    parse_widths(spec)
+                except ValueError as error:
+                    raise cli.UsageError(f"--compare: {error}") from None
+            try:
+                text = compare_text(args.compare, base=base, model=args.model, table=table,
+                                    quantize_ends=args.quantize_ends)
+            except ValueError as error:   # the network of the energy rows
+                raise cli.UsageError(f"--model {args.model}: {error}") from None
+            print(text)
         if args.tpu_v1:
             with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 200):
                 print(tpu_v1_check(table).to_string(index=False))
+    except BrokenPipeError:  # piped into head & co.
+        cli.quiet_stdout()
+        return 141
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,17 +7,25 @@ from dash import Dash, Input, Output, dcc, html
 
 from .. import figures, frames
 from ..load import Results
-from .controls import GRAPH_CONFIG, control, dropdown, prefer, row
+from .controls import (GRAPH_CONFIG, LOG_AXES, control, dropdown, prefer, refuse_unoffered,
+                       refuse_unticked, row)
 
 MISSING_SHOWN = 12  # accuracy rows without a design point named under the plot
 
 
-def tab(results: Results) -> dcc.Tab:
+def choices(results: Results) -> dict[str, list]:
+    """What each control offers: the page shows these, and the callback takes nothing else."""
     sweep = results.sweep
-    cost_axes = [c for c in frames.COST_AXES if c in sweep.columns]
-    rows_values, cols_values = frames.options(sweep, "rows"), frames.options(sweep, "cols")
-    flows = frames.options(sweep, "dataflow")
-    datasets = frames.accuracy_datasets(results.accuracy)
+    return {"dataset": frames.accuracy_datasets(results.accuracy),
+            "x": [c for c in frames.COST_AXES if c in sweep.columns],
+            "rows": frames.options(sweep, "rows"), "cols": frames.options(sweep, "cols"),
+            "dataflow": frames.options(sweep, "dataflow")}
+
+
+def tab(results: Results) -> dcc.Tab:
+    offered = choices(results)
+    cost_axes, datasets, flows = offered["x"], offered["dataset"], offered["dataflow"]
+    rows_values, cols_values = offered["rows"], offered["cols"]
     return dcc.Tab(label="Accuracy vs compute cost", value="accuracy", children=[
         row([
             control("data set", dcc.RadioItems(id="acc-dataset", options=datasets,
@@ -25,7 +33,7 @@ def tab(results: Results) -> dcc.Tab:
             control("x axis", dcc.RadioItems(
                 id="acc-x", options=[{"label": frames.label(c), "value": c} for c in cost_axes],
                 value=prefer(cost_axes, "compute_cost_mac_bits"))),
-            control("axes", dcc.Checklist(id="acc-log", options=["log x", "log y"],
+            control("axes", dcc.Checklist(id="acc-log", options=LOG_AXES,
                                           value=["log x"], inline=True)),
             control(frames.label("rows"), dropdown("acc-rows", rows_values,
                                                    prefer(rows_values, 8))),
@@ -52,12 +60,17 @@ def missing_note(names: list[str]) -> list:
 
 def register(app: Dash, results: Results) -> None:
     sweep, table = results.sweep, results.accuracy
+    offered = choices(results)
 
     @app.callback(Output("acc-graph", "figure"), Output("acc-missing", "children"),
                   Input("acc-dataset", "value"), Input("acc-x", "value"),
                   Input("acc-log", "value"), Input("acc-rows", "value"),
                   Input("acc-cols", "value"), Input("acc-dataflow", "value"))
     def _accuracy(dataset, x, logs, rows, cols, dataflow):
+        refuse_unoffered((dataset, offered["dataset"] + [None]), (x, offered["x"] + [None]),
+                         (rows, offered["rows"] + [None]), (cols, offered["cols"] + [None]),
+                         (dataflow, offered["dataflow"] + [None]))
+        refuse_unticked((logs or [], LOG_AXES))
         if x is None or sweep.empty:
             return figures.empty_figure("No sweep to take costs from."), []
         points = frames.accuracy_points(table, sweep, rows, cols, dataflow, dataset)

@@ -11,7 +11,7 @@ from dash.exceptions import PreventUpdate
 
 from .. import figures, frames
 from ..load import Results
-from .controls import GRAPH_CONFIG, control, drawn_key, dropdown, prefer, row
+from .controls import GRAPH_CONFIG, control, drawn_key, dropdown, prefer, refuse_unoffered, row
 
 # The first conv on a weight-stationary array shows all three losses at once: its K = 27 leaves
 # a partial fold of 3 rows, each fold preloads, and the wavefront fills and drains.
@@ -30,12 +30,18 @@ def network_choices(sweep: pd.DataFrame) -> dict[str, dict]:
             for r in nets.itertuples(index=False)}
 
 
+def choices(sweep: pd.DataFrame) -> dict[str, list]:
+    """What each control offers, from the loaded sweep: the page shows these, and the
+    callbacks simulate nothing else (a hand-made 2000 x 2000 request is refused unrun)."""
+    return {"network": list(network_choices(sweep)),
+            **{column: frames.options(sweep, column)
+               for column in ("rows", "cols", "dataflow", "wbits", "abits")}}
+
+
 def tab(results: Results) -> dcc.Tab:
-    sweep = results.sweep
-    networks = list(network_choices(sweep))
-    rows_values, cols_values = frames.options(sweep, "rows"), frames.options(sweep, "cols")
-    flows = frames.options(sweep, "dataflow")
-    wbits, abits = frames.options(sweep, "wbits"), frames.options(sweep, "abits")
+    offered = choices(results.sweep)
+    networks, rows_values, cols_values = offered["network"], offered["rows"], offered["cols"]
+    flows, wbits, abits = offered["dataflow"], offered["wbits"], offered["abits"]
     return dcc.Tab(label="Inside the array", value="array", children=[
         row([
             control("network", dropdown("arr-network", networks,
@@ -86,6 +92,7 @@ def fold_choices(run: frames.ArrayRun) -> tuple[list[dict], int]:
 def register(app: Dash, results: Results) -> None:
     sweep = results.sweep
     networks = network_choices(sweep)
+    offered = choices(sweep)
 
     @app.callback(Output("arr-network", "value"), Output("arr-rows", "value"),
                   Output("arr-cols", "value"), Output("arr-dataflow", "value"),
@@ -106,13 +113,19 @@ def register(app: Dash, results: Results) -> None:
     @app.callback(Output("arr-layer", "options"), Output("arr-layer", "value"),
                   Input("arr-network", "value"), State("arr-layer", "value"))
     def _layers(network, current):
+        refuse_unoffered((network, offered["network"] + [None]))
         net = networks.get(network)
         names = frames.network_layers(**net) if net else []
         return names, (current if current in names else prefer(names, DEFAULT_LAYER))
 
     def run_of(network, layer, rows, cols, dataflow, wbits, abits):
+        refuse_unoffered(*((value, offered[name] + [None]) for name, value in (
+            ("network", network), ("rows", rows), ("cols", cols), ("dataflow", dataflow),
+            ("wbits", wbits), ("abits", abits))))
+        if not isinstance(layer, (str, type(None))):
+            raise PreventUpdate
         net = networks.get(network)
-        if net is None or layer is None:
+        if net is None or layer is None or None in (rows, cols, dataflow, wbits, abits):
             raise ValueError("Choose a network and a layer.")
         return frames.array_run(net["model"], net["dataset"], net["width"], net["widen"],
                                 layer, int(rows), int(cols), dataflow, int(wbits), int(abits))
@@ -161,6 +174,6 @@ def register(app: Dash, results: Results) -> None:
             run = run_of(*values)
         except ValueError as err:
             return figures.empty_figure(str(err))
-        if fold is None or not 0 <= int(fold) < len(run.folds):
+        if not isinstance(fold, int) or isinstance(fold, bool) or not 0 <= fold < len(run.folds):
             raise PreventUpdate
         return figures.wavefront_figure(run, int(fold))

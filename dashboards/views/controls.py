@@ -14,6 +14,7 @@ GRAPH_CONFIG = {"displaylogo": False}
 ROW_STYLE = {"display": "flex", "flexWrap": "wrap", "gap": "12px 24px", "alignItems": "flex-end",
              "margin": "12px 0"}
 CONTROL_STYLE = {"minWidth": "140px"}
+LOG_AXES = ["log x", "log y"]  # the plots' log-scale checklist
 
 
 def control(text: str, component) -> html.Div:
@@ -44,6 +45,32 @@ def prefer(values: list, *wanted):
         if value in values:
             return value
     return values[0] if values else None
+
+
+def refuse_unoffered(*pairs) -> None:
+    """PreventUpdate (HTTP 204, no work done) unless every ``(value, offered)`` pair holds one
+    of the choices ``offered`` (a list).
+
+    The browser sends a control's value, and a hand-made request may send anything (a
+    2000 x 2000 array took 54 s of server time): each callback checks its inputs against the
+    choices it built its controls from before computing."""
+    for value, offered in pairs:
+        if not _offered(value, offered):
+            raise PreventUpdate
+
+
+def refuse_unticked(*pairs) -> None:
+    """``refuse_unoffered`` for checklists: each value is a list of offered choices."""
+    for values, offered in pairs:
+        # no longer than the choices: at most len(offered)^2 comparisons
+        if not isinstance(values, list) or len(values) > len(offered) or not all(
+                _offered(v, offered) for v in values):
+            raise PreventUpdate
+
+
+def _offered(value, offered) -> bool:
+    # JSON gives str, int, float, bool, None, list or dict; choices are of the first kinds
+    return not isinstance(value, (list, dict)) and value in offered
 
 
 def drawn_key(view: str, tab: str, drawn, *values) -> str:

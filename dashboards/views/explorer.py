@@ -13,10 +13,12 @@ from dash.dash_table.Format import Format, Scheme, Trim
 from dash.exceptions import PreventUpdate
 
 from accelsim.formats import metric_sense
+from dse.fronts import OVERFLOW
 
 from .. import figures, frames
 from ..load import Results
-from .controls import GRAPH_CONFIG, checklist, control, drawn_key, dropdown, prefer, row
+from .controls import (GRAPH_CONFIG, LOG_AXES, checklist, control, drawn_key, dropdown,
+                       prefer, refuse_unoffered, refuse_unticked, row)
 
 TABLE_COLUMNS = ("point_id", "dataset", "model", "width", "widen", "teacher", "rows", "cols",
                  "dataflow", "wbits", "abits", "quantizer", "top1_err_pct")
@@ -42,6 +44,7 @@ NUMBER = Format(precision=4, scheme=Scheme.decimal_or_exponent, trim=Trim.yes)
 INPUTS = [Input("ex-x", "value"), Input("ex-y", "value"), Input("ex-x-sense", "value"),
           Input("ex-y-sense", "value")] + [Input(f"ex-{column}", "value") for column in FILTERS]
 STATES = [State(i.component_id, i.component_property) for i in INPUTS]
+SENSES = ["min", "max"]
 
 
 def table_columns(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
@@ -84,16 +87,16 @@ def tab(results: Results) -> dcc.Tab:
     return dcc.Tab(label="Design-space explorer", value="explorer", children=[
         row([
             control("x", axis("ex-x", prefer(metrics, "energy_per_inference_uj"))),
-            control("x is better", dcc.RadioItems(id="ex-x-sense", options=["min", "max"],
+            control("x is better", dcc.RadioItems(id="ex-x-sense", options=SENSES,
                                                   value="min", inline=True)),
             control("y", axis("ex-y", prefer(metrics, "top1_err_pct", "latency_ms"))),
-            control("y is better", dcc.RadioItems(id="ex-y-sense", options=["min", "max"],
+            control("y is better", dcc.RadioItems(id="ex-y-sense", options=SENSES,
                                                   value="min", inline=True)),
             control("colour", dcc.Dropdown(
                 id="ex-colour", options=[{"label": frames.label(c), "value": c}
                                          for c in colours],
                 value=prefer(colours, "wbits"), clearable=False, style=AXIS_STYLE)),
-            control("axes", dcc.Checklist(id="ex-log", options=["log x", "log y"],
+            control("axes", dcc.Checklist(id="ex-log", options=LOG_AXES,
                                           value=["log x"], inline=True)),
         ]),
         row([chooser(column) for column in FILTERS], "filters"),
@@ -108,8 +111,19 @@ def tab(results: Results) -> dcc.Tab:
 
 def register(app: Dash, results: Results) -> None:
     sweep = results.sweep
+    metrics = (frames.metric_columns(sweep) if len(sweep) else []) + [None]
+    colours = (frames.colour_columns(sweep) if len(sweep) else []) + [None]
+    filter_values = [frames.options(sweep, column) for column in FILTERS]
+
+    def refuse(x, y, x_sense, y_sense, chosen, colour=None, logs=None):
+        """Only what the page offers (controls.refuse_unoffered)."""
+        refuse_unoffered((x, metrics), (y, metrics), (x_sense, SENSES + [None]),
+                         (y_sense, SENSES + [None]), (colour, colours))
+        refuse_unticked((logs or [], LOG_AXES), *((values or [], offered) for values, offered
+                                                  in zip(chosen, filter_values)))
 
     def shown_and_ranked(x, y, x_sense, y_sense, *chosen):
+        refuse(x, y, x_sense, y_sense, chosen)
         filters = dict(zip(FILTERS, chosen))
         shown = frames.filter_sweep(sweep, filters)
         senses = {x: x_sense, y: y_sense}
@@ -126,6 +140,9 @@ def register(app: Dash, results: Results) -> None:
         caption = (f"Pareto fronts: {len(front):,} designs of {len(ranked.frame):,} shown "
                    "points (points with equal objective values are one row: see 'equal "
                    "points' and 'differing'; click a header to sort)")
+        if OVERFLOW in ranked.frame.columns and ranked.frame[OVERFLOW].fillna(False).any():
+            caption += (f"; {int(ranked.frame[OVERFLOW].fillna(False).sum()):,} points whose "
+                        "accumulators can overflow are left off the fronts (overflow possible)")
         return table(front, x, y, colour, FRONT_COLUMNS, caption)
 
     @app.callback(Output("ex-x-sense", "value"), Input("ex-x", "value"))
@@ -142,6 +159,7 @@ def register(app: Dash, results: Results) -> None:
                   Input("ex-log", "value"), Input("tabs", "value"), State("ex-drawn", "data"))
     def _explorer(x, y, x_sense, y_sense, *rest):
         *chosen, colour, logs, tab, drawn = rest
+        refuse(x, y, x_sense, y_sense, chosen, colour, logs)
         key = drawn_key("explorer", tab, drawn, x, y, x_sense, y_sense, colour, logs, *chosen)
         if x is None or y is None or sweep.empty:
             return figures.empty_figure("No sweep to explore."), [], [], "", key
@@ -158,6 +176,7 @@ def register(app: Dash, results: Results) -> None:
                   prevent_initial_call=True)
     def _selection(selected, x, y, x_sense, y_sense, *rest):
         *chosen, colour = rest
+        refuse(x, y, x_sense, y_sense, chosen, colour)
         ids = frames.event_point_ids(selected)
         if ids:
             picked = sweep[sweep["point_id"].isin(ids)]
