@@ -93,18 +93,18 @@ class Layer:
         if not isinstance(self.name, str) or not 1 <= len(self.name) <= MAX_NAME:
             shown = self.name[:40] + "..." if isinstance(self.name, str) else self.name
             raise ValueError(f"layer name {shown!r}: must be text of 1..{MAX_NAME} characters")
-        for field in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters",
-                      "stride", "groups", "batch", "pad"):
-            value, low = getattr(self, field), 0 if field == "pad" else 1
+        for size in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters",
+                     "stride", "groups", "batch", "pad"):
+            value, low = getattr(self, size), 0 if size == "pad" else 1
             if not isinstance(value, (int, np.integer)) or not low <= value <= MAX_DIM:
-                raise ValueError(f"layer {self.name!r}: {field}={value!r} must be an integer "
+                raise ValueError(f"layer {self.name!r}: {size}={value!r} must be an integer "
                                  f"in {low}..{MAX_DIM}")
         if not isinstance(self.residual_elems, (int, np.integer)) or self.residual_elems < 0:
             raise ValueError(f"layer {self.name!r}: residual_elems={self.residual_elems!r} must "
                              "be an integer >= 0")
-        for field in ("wbits", "abits"):
-            if getattr(self, field) not in ALLOWED_BITS:
-                raise ValueError(f"layer {self.name!r}: {field}={getattr(self, field)!r}; "
+        for size in ("wbits", "abits"):
+            if getattr(self, size) not in ALLOWED_BITS:
+                raise ValueError(f"layer {self.name!r}: {size}={getattr(self, size)!r}; "
                                  f"allowed widths are {ALLOWED_BITS_TEXT}")
         if self.filter_h > self.ifmap_h + 2 * self.pad or self.filter_w > self.ifmap_w + 2 * self.pad:
             raise ValueError(f"layer {self.name!r}: filter {self.filter_h}x{self.filter_w} is larger "

@@ -353,8 +353,12 @@ def collect(root: Path) -> list[dict]:
     if not records:
         return records
     # Runs finished before a column existed wrote an older header: it means the default.
-    acc = pd.concat(rows, ignore_index=True).reindex(columns=list(ACCURACY_COLUMNS))
-    acc = acc.fillna(ACCURACY_DEFAULTS)
+    acc = pd.concat(rows, ignore_index=True)
+    for column, default in ACCURACY_DEFAULTS.items():
+        if column not in acc:
+            acc[column] = default
+        acc[column] = acc[column].where(acc[column].notna(), default)
+    acc = acc[list(ACCURACY_COLUMNS)]
     write_atomic(root / "accuracy.csv", acc.to_csv(index=False))
     flat = pd.DataFrame([{k: v for k, v in r.items() if k != "history"} for r in records])
     write_atomic(root / "runs.csv", flat.to_csv(index=False))

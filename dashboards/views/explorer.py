@@ -17,8 +17,8 @@ from dse.fronts import OVERFLOW
 
 from .. import figures, frames
 from ..load import Results
-from .controls import (GRAPH_CONFIG, LOG_AXES, checklist, control, drawn_key, dropdown,
-                       prefer, refuse_unoffered, refuse_unticked, row)
+from .controls import (GRAPH_CONFIG, LOG_AXES, checklist, control, drawn_key, prefer,
+                       refuse_unoffered, refuse_unticked, row)
 
 TABLE_COLUMNS = ("point_id", "dataset", "model", "width", "widen", "teacher", "rows", "cols",
                  "dataflow", "wbits", "abits", "quantizer", "top1_err_pct")
