@@ -176,8 +176,6 @@ def crowded_best(frame: pd.DataFrame, objectives: dict[str, str], n: int) -> np.
     return np.lexsort((-spread, ranks))[:n]
 
 
-
-
 # ----------------------------------------------------------------------------- evaluation
 
 @dataclass(frozen=True)
@@ -321,7 +319,14 @@ def search(problem: Problem, objectives: dict[str, str], population: int, genera
                          vtype=int)
     algorithm.setup(shell, termination=("n_gen", max(1, generations - start_gen)),
                     seed=seed + start_gen, verbose=False)
-    known = {} if done is None else dict(zip(done["genes"], done.index))
+    signs = np.array([1.0 if s == "min" else -1.0 for s in objective_columns.values()])
+
+    def scores(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """genes -> the objective vector pymoo minimises."""
+        values = frame[list(objective_columns)].to_numpy(dtype=float) * signs
+        return dict(zip(frame["genes"], values))
+
+    known = {} if done is None else scores(done)
     frames = [] if done is None else [done]
     next_id = 0 if done is None else int(done["point_id"].max()) + 1
     client, cluster = _connect(scheduler, workers)
@@ -339,12 +344,8 @@ def search(problem: Problem, objectives: dict[str, str], population: int, genera
                 next_id += len(priced)
                 write_atomic(journal / f"gen-{generation:05d}.csv", priced.to_csv(index=False))
                 frames.append(priced)
-            evaluated = pd.concat(frames, ignore_index=True)
-            known = dict(zip(evaluated["genes"], evaluated.index))
-            rows = evaluated.loc[[known[k] for k in keys]]
-            values = rows[list(objective_columns)].to_numpy(dtype=float)
-            signs = np.array([1.0 if s == "min" else -1.0 for s in objective_columns.values()])
-            pop.set("F", values * signs)
+                known.update(scores(priced))
+            pop.set("F", np.array([known[k] for k in keys]))
             algorithm.tell(infills=pop)
             generation += 1
     finally:
@@ -474,9 +475,7 @@ def parse(argv: list[str] | None):
         raise UsageError(flag, message) from None
     space = SearchSpace(array=hardware, layers=model.layers, layer_wbits=layer_w,
                         layer_abits=layer_a)
-    check_configs(pd.DataFrame({c: [v[0]] for c, v in hardware.items()}).rename(
-        columns={"sram_kb": "ifmap_sram_kb"}).assign(
-        filter_sram_kb=lambda f: f["ifmap_sram_kb"], ofmap_sram_kb=lambda f: f["ifmap_sram_kb"]))
+    check_configs(_one_row_per_value(hardware))
     table = None
     if a.table is not None:
         from accelsim.cost import load_table
@@ -489,6 +488,17 @@ def parse(argv: list[str] | None):
     objectives = parse_objectives(a.objectives.replace("error", "accuracy"),
                                   set(probe.columns))
     return Problem(space, network, model, table), objectives, a
+
+
+def _one_row_per_value(hardware: dict[str, list]) -> pd.DataFrame:
+    """Every value of every axis once, the other axes at their first value: ArrayConfig checks
+    each field on its own, so these rows validate the whole space without its product."""
+    first = {axis: values[0] for axis, values in hardware.items()}
+    frame = pd.DataFrame([{**first, axis: value} for axis, values in hardware.items()
+                          for value in values])
+    for column in SRAM_COLUMNS:
+        frame[column] = frame["sram_kb"]
+    return frame
 
 
 def settings_of(problem: Problem, objectives: dict, args) -> dict:
