@@ -15,7 +15,6 @@ import contextlib
 import csv
 import fcntl
 import io
-import json
 import math
 import os
 import pickle
@@ -156,7 +155,7 @@ def _checkpoint(flag: str, path: str, load: Callable[[str], nn.Module]) -> nn.Mo
         raise UserError(f"{flag} {path}: no checkpoint there (model.pt with model.json beside it)")
     try:
         return load(path)
-    except (ValueError, *CHECKPOINT_ERRORS) as err:
+    except CHECKPOINT_ERRORS as err:
         detail = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
         raise UserError(f"{flag} {path}: cannot be loaded ({detail})") from None
 
@@ -202,8 +201,8 @@ class Session:
 # What loading a damaged or foreign checkpoint raises (torch.load with weights_only=True refuses
 # pickled code with UnpicklingError; a truncated zip is a RuntimeError or BadZipFile; bad JSON
 # metadata a ValueError, KeyError or TypeError).
-CHECKPOINT_ERRORS = (OSError, RuntimeError, KeyError, TypeError, AttributeError, EOFError,
-                     pickle.UnpicklingError, zipfile.BadZipFile, json.JSONDecodeError)
+CHECKPOINT_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, AttributeError,
+                     EOFError, pickle.UnpicklingError, zipfile.BadZipFile)
 
 # Bounds of the numeric options (stated in --help): beyond them a run cannot fit in memory, a
 # seed overflows torch's generators, or the number means nothing.
