@@ -127,17 +127,9 @@ def _at_least_fp32(x: torch.Tensor) -> torch.Tensor:
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
-def pact_activations(x: torch.Tensor, alpha: torch.Tensor, bits: int) -> torch.Tensor:
-    """PACT: clip to [0, alpha] (alpha a learnable 0-d tensor), k-bit unsigned codes."""
-    if is_float(bits):
-        return F.relu(x)
-    return _PACT.apply(x, alpha, activation_levels(bits))
-
-
 def pact_activations_reference(x: torch.Tensor, alpha: torch.Tensor, bits: int) -> torch.Tensor:
-    """The same function and gradients from plain tensor ops (a straight-through estimator by
-    ``detach``): the oracle _PACT is tested against, and the form ``torch.compile`` fuses into
-    one kernel each way when a GPU run asks for it."""
+    """PACT's function and gradients from plain tensor ops (a straight-through estimator by
+    ``detach``): the oracle that _PACT, QReLU's memory-lean form, is tested against."""
     n = activation_levels(bits)
     x = _at_least_fp32(x)
     alpha = alpha.to(x.dtype).clamp_min(PACT_ALPHA_MIN)

@@ -473,8 +473,8 @@ def parse_args(argv: list[str] | None = None) -> RunConfig:
     speed.add_argument("--amp", default="off", choices=AMP_CHOICES,
                        help="bf16 autocast of convs and matmuls; fake quantization stays fp32")
     speed.add_argument("--compile", action="store_true",
-                       help="torch.compile the student: fuses each fake quantizer into one kernel "
-                            "(a GPU option; compiling takes minutes)")
+                       help="torch.compile the student, to fuse each fake quantizer's "
+                            "elementwise ops (a GPU option; compiling takes minutes)")
     speed.add_argument("--eval-batch-size", type=int, default=HYPER["eval_batch_size"],
                        help="test-set batch size")
     p.add_argument("--out", default="runs/run", help="folder for model.pt/.json and trace.csv/.npz")
